@@ -1,0 +1,3 @@
+from dockerlint_ml.cli import main
+
+raise SystemExit(main())

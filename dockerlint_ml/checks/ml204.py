@@ -1,0 +1,41 @@
+"""ML204 no-multi-stage-build: a single-stage image that ships its build toolchain."""
+import re
+
+from dockerlint_ml.finding import Severity
+from dockerlint_ml.installs import apt_command
+from dockerlint_ml.registry import rule
+
+TOOLCHAIN = re.compile(r"^(build-essential|gcc(-\d+)?|g\+\+(-\d+)?|clang(-\d+)?|make|cmake|ninja-build|git|"
+                       r"rustc|cargo|gfortran|autoconf|automake|libtool|[a-z0-9.+-]+-dev)(=.*)?$")
+
+
+@rule("ML204", "no-multi-stage-build", Severity.WARNING,
+      "The only stage installs a build toolchain or is a CUDA devel image, so compilers ship in the image.")
+def check(df, ctx):
+    final = df.final_stage
+    if final is None or final.index != 0 or len(df.stages) != 1:
+        return  # an earlier stage exists that could hold the toolchain
+    base = final.base
+    if is_devel_image(base):
+        word = final.from_instruction.words[0]
+        yield ctx.report(word.start, word.end,
+                         f"the final image is based on the development image {base.value} (compilers, headers, "
+                         "static libraries: GBs): build in a devel stage and copy the result into a -runtime image")
+    for instruction in final.instructions:
+        for command in instruction.commands:
+            apt = apt_command(command)
+            if apt is None or apt.action != "install":
+                continue
+            tools = [w for w in apt.packages if TOOLCHAIN.match(w.value)]
+            if tools:
+                names = ", ".join(w.value for w in tools)
+                yield ctx.report(tools[0].start, tools[-1].end,
+                                 f"build tools ({names}) are installed in the only stage, so they ship in the "
+                                 "image: compile in a builder stage and COPY --from it only what runs")
+
+
+def is_devel_image(base) -> bool:
+    """nvidia/cuda:*devel*, pytorch/pytorch:*devel*, NGC devel images (nvcr.io/...:*-devel*)."""
+    name = base.name.lower()
+    cuda_family = name in ("nvidia/cuda", "pytorch/pytorch") or name.startswith("nvidia/") or base.registry == "nvcr.io"
+    return cuda_family and "devel" in (base.tag or "").lower()

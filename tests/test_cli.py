@@ -1,0 +1,185 @@
+"""The command line: targets, selection, config, pragmas, formats, exit codes and bad input."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dockerlint_ml.cli import main
+
+BAD = "FROM python:3.11-slim\nRUN pip install torch\n"
+
+
+def run(args, cwd, stdin=None):
+    """dlint in a subprocess: exit code, stdout, stderr exactly as a user sees them."""
+    proc = subprocess.run([sys.executable, "-m", "dockerlint_ml", *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "Dockerfile").write_text(BAD)
+    return tmp_path
+
+
+def test_findings_exit_1_with_text_lines(project):
+    code, out, err = run(["check", "Dockerfile"], project)
+    assert code == 1, err
+    assert "Dockerfile:2:17: ML102 [warning] torch has no exact version" in out
+    assert "Dockerfile:2:5: ML201 [warning]" in out
+
+
+def test_folder_search_finds_dockerfile_variants(tmp_path):
+    for name in ("Dockerfile", "Dockerfile.gpu", "serve.Dockerfile", "train.dockerfile", "Containerfile"):
+        (tmp_path / "sub" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "sub" / name).write_text(BAD)
+    (tmp_path / "sub" / "Dockerfile.dockerignore").write_text(".git\n")
+    (tmp_path / "README.md").write_text("not a Dockerfile")
+    code, out, _ = run(["check", "--select", "ML102", "."], tmp_path)
+    assert code == 1
+    assert {line.split(":")[0] for line in out.splitlines() if "ML102" in line} == {
+        "sub/Dockerfile", "sub/Dockerfile.gpu", "sub/serve.Dockerfile", "sub/train.dockerfile", "sub/Containerfile"}
+
+
+def test_stdin(tmp_path):
+    code, out, _ = run(["check", "--select", "ML102", "-"], tmp_path, stdin=BAD)
+    assert code == 1 and "<stdin>:2:17: ML102" in out
+
+
+def test_select_ignore_by_code_name_prefix_and_alias(project):
+    assert run(["check", "--select", "ML2", "Dockerfile"], project)[1].count("ML102") == 0
+    assert "ML102" not in run(["check", "--ignore", "unpinned-pip-install", "Dockerfile"], project)[1]
+    assert "ML201" not in run(["check", "--ignore", "DL3042", "Dockerfile"], project)[1]
+    out = run(["check", "--select", "ALL", "Dockerfile"], project)[1]
+    assert "ML102" in out and "ML201" in out
+
+
+def test_unknown_selector_is_usage_error(project):
+    code, out, err = run(["check", "--select", "ML999", "Dockerfile"], project)
+    assert code == 2 and "ML999" in err and "Traceback" not in err
+
+
+def test_severity_threshold_and_exit_zero(project):
+    (project / "Dockerfile").write_text("FROM python:3.11-slim\nRUN echo a\nRUN echo b\n")
+    assert run(["check", "Dockerfile"], project)[0] == 1  # ML302 is info
+    assert run(["check", "--failure-threshold", "warning", "Dockerfile"], project)[0] == 0
+    code, out, _ = run(["check", "--severity", "warning", "Dockerfile"], project)
+    assert code == 0 and "ML302" not in out
+    assert run(["check", "--exit-zero", "Dockerfile"], project)[0] == 0
+
+
+def test_config_file_found_upward(project):
+    sub = project / "svc"
+    sub.mkdir()
+    (sub / "Dockerfile").write_text(BAD)
+    (project / ".dlint.yaml").write_text("ignore: [ML102]\nseverity:\n  pip-cache-in-layer: error\n")
+    code, out, _ = run(["check", "svc/Dockerfile"], project)
+    assert "ML102" not in out and "ML201 [error]" in out and code == 1
+
+
+def test_pyproject_config_and_failure_threshold(project):
+    (project / "pyproject.toml").write_text('[tool.dlint]\nfailure-threshold = "error"\n')
+    assert run(["check", "Dockerfile"], project)[0] == 0
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("selct: [ML102]\n", "unknown key 'selct'"),
+    ("ignore: [ML9999]\n", "ML9999"),
+    ("options:\n  ML102:\n    nope: 1\n", "unknown option 'nope'"),
+    ("severity:\n  ML102: fatal\n", "unknown severity"),
+    ("select: [\n", "cannot read YAML"),
+])
+def test_bad_config_exit_2_naming_the_problem(project, content, needle):
+    (project / ".dlint.yaml").write_text(content)
+    code, _, err = run(["check", "Dockerfile"], project)
+    assert code == 2 and needle in err and "Traceback" not in err
+
+
+def test_pragmas_dlint_and_hadolint(project):
+    (project / "Dockerfile").write_text(
+        "FROM python:3.11-slim\n"
+        "# dlint ignore=ML102\n"
+        "RUN pip install --no-cache-dir torch\n"
+        "# hadolint ignore=DL3013\n"
+        "RUN pip install --no-cache-dir numpy\n"
+        "RUN pip install --no-cache-dir scipy\n")
+    out = run(["check", "--select", "ML102", "Dockerfile"], project)[1]
+    assert "torch" not in out and "numpy" not in out and "scipy" in out
+    (project / "Dockerfile").write_text("# hadolint global ignore=DL3013\n" + BAD)
+    assert "ML102" not in run(["check", "--select", "ML102", "Dockerfile"], project)[1]
+
+
+@pytest.mark.parametrize("data,needle", [
+    (b"FROM a\x00\n", "binary file"),
+    (b"FROM python\xff\n", "invalid UTF-8"),
+])
+def test_bad_input_exit_2_and_file_untouched(project, data, needle):
+    (project / "Dockerfile").write_bytes(data)
+    code, out, err = run(["check", "Dockerfile"], project)
+    assert code == 2 and needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert (project / "Dockerfile").read_bytes() == data
+
+
+def test_missing_and_unreadable_paths(project):
+    code, _, err = run(["check", "nope/Dockerfile"], project)
+    assert code == 2 and "no such file" in err and "Traceback" not in err
+    code, _, err = run(["check", str(project / "Dockerfile"), "--context", "missing-dir"], project)
+    assert code == 2 and "--context" in err
+
+
+def test_syntax_error_is_a_finding_not_a_crash(project):
+    (project / "Dockerfile").write_text("FROM a:1\nRUN <<EOF\necho\n")
+    code, out, err = run(["check", "Dockerfile"], project)
+    assert code == 1 and "ML001 [error]" in out and "unterminated heredoc" in out and not err
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "gitlab"])
+def test_machine_formats_are_json(project, fmt):
+    code, out, _ = run(["check", "--format", fmt, "Dockerfile"], project)
+    assert code == 1
+    data = json.loads(out)
+    assert data
+
+
+def test_json_schema_keys(project):
+    findings = json.loads(run(["check", "--format", "json", "Dockerfile"], project)[1])
+    assert set(findings[0]) == {"code", "name", "severity", "path", "line", "column", "end_line", "end_column",
+                                "message", "fix"}
+
+
+def test_github_format(project):
+    out = run(["check", "--format", "github", "--select", "ML102", "Dockerfile"], project)[1]
+    assert out.startswith("::warning file=Dockerfile,line=2,")
+
+
+def test_output_file(project):
+    code, out, _ = run(["check", "--format", "json", "-o", "report.json", "Dockerfile"], project)
+    assert code == 1 and out == "" and json.loads((project / "report.json").read_text())
+
+
+def test_statistics(project):
+    out = run(["check", "--statistics", "Dockerfile"], project)[1]
+    assert "ML102" in out and "unpinned-pip-install" in out
+
+
+def test_rules_table_and_json(tmp_path):
+    code, out, _ = run(["rules"], tmp_path)
+    assert code == 0 and out.splitlines()[0].split() == ["code", "name", "severity", "default", "fix", "aliases"]
+    rows = json.loads(run(["rules", "--format", "json"], tmp_path)[1])
+    assert {"code": "ML101", "name": "base-image-unpinned", "severity": "warning", "default": True, "fix": "none",
+            "aliases": ["DL3006", "DL3007"]} in rows
+
+
+def test_rule_doc_by_code_and_name(tmp_path):
+    assert run(["rule", "ML201"], tmp_path)[1].startswith("# ML201 `pip-cache-in-layer`")
+    assert run(["rule", "pip-cache-in-layer"], tmp_path)[1].startswith("# ML201")
+    code, _, err = run(["rule", "ML999"], tmp_path)
+    assert code == 2 and "unknown rule" in err
+
+
+def test_in_process_main_returns_codes(project, monkeypatch, capsys):
+    monkeypatch.chdir(project)
+    assert main(["check", "--select", "ML102", "Dockerfile"]) == 1
+    assert "ML102" in capsys.readouterr().out
