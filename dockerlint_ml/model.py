@@ -266,7 +266,7 @@ def _locate(df: Dockerfile, index: int, command) -> Instruction:
     return Instruction(
         keyword=raw_keyword.upper(), raw_keyword=raw_keyword, index=index, start_line=command.start_line,
         end_line=end_line, start=rest.offsets[0], end=end, keyword_end=keyword_end, flags=flags,
-        args=tuple(command.value), rest=args, json=command.json, heredocs=heredocs, original=command.original,
+        args=tuple(command.value), rest=args, json=command.json, heredocs=heredocs, original=command.original or "",
         sub_keyword=sub_keyword,
     )
 
@@ -303,7 +303,7 @@ def _flags(rest: Mapped, pos: int) -> tuple[list[Flag], int]:
 def _heredocs(src: SourceText, command, last_line: int) -> list[Heredoc]:
     """Locate each heredoc body: the lines after the instruction line, up to its terminator."""
     located, line = [], last_line + 1
-    markers = {m.group(3): m for m in _HEREDOC_MARKER.finditer(command.original.split("\n", 1)[0])}
+    markers = {m.group(3): m for m in _HEREDOC_MARKER.finditer((command.original or "").split("\n", 1)[0])}
     for doc in command.heredocs:
         marker = markers.get(doc.name)
         strip_tabs = bool(marker and marker.group(1))
