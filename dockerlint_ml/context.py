@@ -278,8 +278,10 @@ class BuildContext:
             self._requirements[rel] = parse_requirements(read_source(self._path(rel))) if present else None
         return self._requirements[rel]
 
-    def requirements_closure(self, relpath: str) -> list[RequirementsFile]:
-        """The file and everything it pulls in with -r/-c (relative to the including file), each once."""
+    def requirements_closure(self, relpath: str, kinds: tuple[str, ...] = ("requirement", "constraint")
+                             ) -> list[RequirementsFile]:
+        """The file and everything it pulls in with -r/-c (relative to the including file), each once.
+        `kinds=("requirement",)` follows only -r: the files whose lines pip installs."""
         result: list[RequirementsFile] = []
         seen: set[str] = set()
         pending = [normalize_relpath(relpath)]
@@ -292,7 +294,7 @@ class BuildContext:
             if parsed is None:
                 continue  # pip would fail on a missing include; other rules report that
             result.append(parsed)
-            for include in parsed.includes:
+            for include in (i for i in parsed.includes if i.kind in kinds):
                 target = include_path(rel, include.target)
                 if target is not None and not target.startswith("../") and target != "..":
                     pending.append(target)

@@ -128,6 +128,19 @@ class RequirementsFile:
     includes: list[Include] = field(default_factory=list)
 
 
+def pin_problem(req: Requirement) -> str | None:
+    """Why a requirement does not always install the same thing, or None (pinned, or a local path)."""
+    if req.kind == "invalid":
+        return f"pip cannot parse this requirement: {req.error}"
+    if req.kind == "path" or req.pinned:
+        return None
+    if req.kind in ("url", "vcs"):
+        return f"{req.text} is a URL without a hash or commit"
+    if req.specifier:
+        return f"{req.name}{req.specifier} is a range, not an exact version"
+    return f"{req.name or req.text} has no exact version"
+
+
 # --- URL helpers ------------------------------------------------------------------------------------
 
 

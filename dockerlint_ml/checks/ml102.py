@@ -2,7 +2,7 @@
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.installs import pip_install
 from dockerlint_ml.registry import rule
-from dockerlint_ml.requirements import make_requirement
+from dockerlint_ml.requirements import make_requirement, pin_problem
 
 
 @rule("ML102", "unpinned-pip-install", Severity.WARNING,
@@ -14,21 +14,9 @@ def check(df, ctx):
             if install is None:
                 continue
             for word in install.packages:
-                problem = unpinned(word.value)
+                if "$" in word.value or word.value.startswith((".", "/", "~")) or word.value.endswith(".whl"):
+                    continue  # a variable (unknown until build time), a local path or a wheel file
+                problem = pin_problem(make_requirement(word.value, 1, 0, len(word.value)))
                 if problem:
-                    yield ctx.report(word.start, word.end, f"{problem}: pin it (name==version) so that a rebuild "
-                                                           "installs the same code")
-
-
-def unpinned(spec: str) -> str | None:
-    """Why a pip argument is not reproducible, or None when it is pinned or not a package from an index."""
-    if "$" in spec or spec.startswith((".", "/", "~")) or spec.endswith(".whl"):
-        return None  # a variable (unknown until build time), a local path or a wheel file
-    requirement = make_requirement(spec, 1, 0, len(spec))
-    if requirement.kind == "path" or requirement.pinned:
-        return None
-    if requirement.kind in ("url", "vcs"):
-        return f"{spec} is a URL without a hash or commit"
-    name = requirement.name or spec
-    return f"{name} has no exact version" if not requirement.specifier else \
-        f"{name}{requirement.specifier} is a range, not an exact version"
+                    yield ctx.report(word.start, word.end,
+                                     f"{problem}: pin it (name==version) so that a rebuild installs the same code")
