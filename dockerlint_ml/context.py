@@ -11,10 +11,13 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockerlint_ml.dockerignore import IgnoreMatcher, IgnorePattern, normalize_relpath, read_patterns
-from dockerlint_ml.requirements import RequirementsFile, include_path, parse_requirements
 from dockerlint_ml.text import SourceText, read_source
+
+if TYPE_CHECKING:  # requirements pulls in packaging (~20 ms): imported only when a file is parsed
+    from dockerlint_ml.requirements import RequirementsFile
 
 MAX_ENTRIES = 200_000
 
@@ -49,25 +52,36 @@ def _is_venv(path: str, name: str, names: set[str]) -> bool:
                                    os.path.isfile(f"{path}/Scripts/activate"))
 
 
+def _class_char(element: str, j: int) -> tuple[str, int] | None:
+    """One class character at element[j] (Go's getEsc): an unescaped "-" or "]" there is a bad pattern."""
+    if j >= len(element) or element[j] in "-]":
+        return None
+    if element[j] == "\\":
+        j += 1
+        if j >= len(element):
+            return None
+    return re.escape(element[j]), j + 1
+
+
 def _glob_class(element: str, i: int) -> tuple[str, int] | None:
     """Regex for the Go character class opening at element[i] ("[") and the index past it; None if malformed."""
     j = i + 1
     negate = element[j:j + 1] == "^"
     if negate:
         j += 1
-    body: list[str] = []
-    while j < len(element) and element[j] != "]":
-        if element[j] == "\\":
-            j += 1
-            if j == len(element):
+    ranges: list[str] = []
+    while not (ranges and element[j:j + 1] == "]"):
+        low = _class_char(element, j)
+        if low is None:
+            return None
+        char, j = low
+        if element[j:j + 1] == "-":
+            high = _class_char(element, j + 1)
+            if high is None:
                 return None
-            body.append(re.escape(element[j]))
-        else:
-            body.append("-" if element[j] == "-" else re.escape(element[j]))  # "-" keeps forming ranges
-        j += 1
-    if j >= len(element) or not body:  # unclosed, or "[]" (Go wants a "]" inside a class escaped)
-        return None
-    return f"[{'^' if negate else ''}{''.join(body)}]", j + 1
+            char, j = f"{char}-{high[0]}", high[1]
+        ranges.append(char)
+    return f"[{'^' if negate else ''}{''.join(ranges)}]", j + 1
 
 
 def _glob_regex(element: str) -> re.Pattern | None:
@@ -271,6 +285,8 @@ class BuildContext:
     def requirements(self, relpath: str) -> RequirementsFile | None:
         """The parsed requirements file, or None if it is not in the context (missing, a dir, or ignored).
         Raises InputError for a binary or non-UTF-8 file."""
+        from dockerlint_ml.requirements import parse_requirements
+
         rel = normalize_relpath(relpath)
         if rel not in self._requirements:
             info = self._lstat(rel)
@@ -282,6 +298,8 @@ class BuildContext:
                              ) -> list[RequirementsFile]:
         """The file and everything it pulls in with -r/-c (relative to the including file), each once.
         `kinds=("requirement",)` follows only -r: the files whose lines pip installs."""
+        from dockerlint_ml.requirements import include_path
+
         result: list[RequirementsFile] = []
         seen: set[str] = set()
         pending = [normalize_relpath(relpath)]

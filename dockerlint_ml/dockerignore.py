@@ -13,6 +13,7 @@ import posixpath
 import re
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -136,15 +137,20 @@ def normalize_relpath(relpath: str) -> str:
 class IgnoreMatcher:
     """Docker's ignore decision for context-relative paths (later patterns win, `!` re-includes).
 
-    As in the SDK, matching is case-insensitive and `.dockerignore` itself is never ignored.
+    As in the SDK, matching is case-insensitive and `.dockerignore` itself is never ignored. Patterns the
+    SDK cannot compile (e.g. "[z-a]"; Docker rejects them too) are left out and listed in `invalid`.
     """
 
     def __init__(self, patterns: Iterable[IgnorePattern | str]):
         self.patterns = [p.pattern if isinstance(p, IgnorePattern) else clean_pattern(p.strip()) for p in patterns]
         build = sdk_build()
-        self._matcher = build.PatternMatcher(self.patterns)
+        translate = sys.modules[build.fnmatch.__module__].translate
+        self.invalid = [p for p in self.patterns if not _compiles(translate, build.Pattern(p).cleaned_pattern)]
+        self._matcher = build.PatternMatcher([p for p in self.patterns if p not in self.invalid])
         self._fnmatch = build.fnmatch  # the function build.py imported from the SDK's fnmatch.py
         self._exclusions = [p.dirs for p in self._matcher.patterns if p.exclusion]
+        # "[" in a pattern can make re.compile warn (FutureWarning: possible nested set) on every recompile
+        self._quiet = any("[" in p for p in self.patterns)
         self._cache: dict[str, bool] = {}
 
     def __bool__(self) -> bool:
@@ -156,8 +162,15 @@ class IgnoreMatcher:
             return False  # the context root itself is always sent
         result = self._cache.get(path)
         if result is None:
-            result = self._cache[path] = bool(self._matcher.matches(path))
+            result = self._cache[path] = self._matches(path)
         return result
+
+    def _matches(self, path: str) -> bool:
+        if not self._quiet:
+            return bool(self._matcher.matches(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return bool(self._matcher.matches(path))
 
     def may_reinclude_under(self, dirpath: str) -> bool:
         """Could an exception pattern re-include something below this (ignored) directory?
@@ -169,6 +182,24 @@ class IgnoreMatcher:
         for dirs in self._exclusions:
             if any("**" in d for d in dirs):
                 return True
-            if len(dirs) > len(parts) and all(self._fnmatch(part, d) for part, d in zip(parts, dirs)):
+            if len(dirs) > len(parts) and all(self._element_matches(part, d) for part, d in zip(parts, dirs)):
                 return True
         return False
+
+    def _element_matches(self, name: str, pattern: str) -> bool:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            try:
+                return bool(self._fnmatch(name, pattern))
+            except re.error:  # a piece of a valid pattern may not compile alone: assume it could match
+                return True
+
+
+def _compiles(translate, pattern: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            re.compile(translate(pattern.lower()))  # the SDK lower-cases before translating
+        except re.error:
+            return False
+    return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement as _PackagingRequirement
@@ -164,7 +164,10 @@ def vcs_commit(url: str | None) -> str | None:
     """The full commit hash of `git+https://host/repo@<sha>`, or None (a branch or tag can move)."""
     if not url:
         return None
-    path = urlsplit(url.split("#", 1)[0]).path
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    if "://" in path:  # skip "scheme://user@host/": that "@" is not a revision
+        after_host = path.split("://", 1)[1].split("/", 1)
+        path = after_host[1] if len(after_host) == 2 else ""
     if "@" not in path:
         return None
     rev = path.rsplit("@", 1)[1]
@@ -201,7 +204,7 @@ def _split_extras(bracketed: str) -> tuple[str, ...]:
 
 
 def _looks_like_path(text: str) -> bool:
-    return "/" in text or "\\" in text or text.startswith(".")
+    return "/" in text or text.startswith(".")  # pip on Linux: os.sep only, no altsep
 
 
 # --- classifying one requirement ------------------------------------------------------------------

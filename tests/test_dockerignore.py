@@ -74,3 +74,23 @@ def test_does_not_import_docker_package():
             "IgnoreMatcher(['x']).ignored('x'); print('docker' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_bad_pattern_is_set_aside_not_raised():
+    matcher = IgnoreMatcher(["[z-a]", "*.log", "[[x]"])
+    assert matcher.invalid == ["[z-a]"]
+    assert matcher.ignored("a.log") and not matcher.ignored("z")
+    matcher.ignored("[x]")  # "[[x]" compiles with a FutureWarning, which must stay quiet
+
+
+def test_fallback_to_plain_import(monkeypatch):
+    import dockerlint_ml.dockerignore as di
+
+    def broken():
+        raise ImportError("simulated")
+
+    monkeypatch.setattr(di, "_sdk_build", None)
+    monkeypatch.setattr(di, "_load_sdk_without_init", broken)
+    assert di.sdk_build().__name__ == "docker.utils.build"
+    assert IgnoreMatcher(["*.pyc"]).ignored("a/b.pyc") is False  # "*" does not cross "/"
+    assert IgnoreMatcher(["**/*.pyc"]).ignored("a/b.pyc")
