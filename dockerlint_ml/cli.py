@@ -162,10 +162,10 @@ def run_check(args) -> int:
             failed |= finding.severity >= config.failure_threshold
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
+        color = report.use_color(stream, args.no_color)
         if args.statistics:
-            report.render_statistics(findings, stream, color=report.use_color(stream, args.no_color))
+            report.render_statistics(findings, stream, color=color)
         else:
-            color = report.use_color(stream, args.no_color)
             report.render(findings, args.format, rules=all_rules(), sources=sources, color=color,
                           frames=color and args.format == "text", stream=stream)
     finally:

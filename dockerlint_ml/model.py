@@ -90,6 +90,25 @@ class Instruction:
                 return item
         return None
 
+    @cached_property
+    def mounts(self) -> list[dict[str, str]]:
+        """`--mount` flags as fields, with `target` and `source` under one name whatever alias was written."""
+        aliases = {"dst": "target", "destination": "target", "src": "source"}
+        mounts = []
+        for flag in self.flags:
+            if flag.name == "mount" and flag.value:
+                fields = {}
+                for part in flag.value.split(","):
+                    key, _, value = part.partition("=")
+                    fields[aliases.get(key, key)] = value
+                mounts.append(fields)
+        return mounts
+
+    @cached_property
+    def paths(self) -> list[tuple[Word, str]]:
+        """Arguments as paths (COPY/ADD sources and destination, WORKDIR): quotes removed, ARG/ENV expanded."""
+        return [(w, expand(w.value if self.json else unquote(w.value), self.vars)[0]) for w in self.words]
+
     @property
     def effective_keyword(self) -> str:
         return self.sub_keyword or self.keyword
@@ -407,7 +426,8 @@ def unquote(value: str) -> str:
 
 def parse_image(raw: str, variables: dict[str, str], platform: str | None = None) -> ImageRef:
     value, resolved = expand(raw, variables)
-    rest, digest = (value.split("@", 1) + [None])[:2] if "@" in value else (value, None)
+    rest, at, digest = value.partition("@")
+    digest = digest if at else None
     first, _, remainder = rest.partition("/")
     registry = None
     if remainder and ("." in first or ":" in first or first == "localhost"):

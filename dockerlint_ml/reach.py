@@ -41,9 +41,8 @@ def _resolve(path: str, workdir: str) -> str:
 def _copy_placements(instruction: Instruction, workdir: str, build) -> list[Placement]:
     if instruction.flag("from") is not None or instruction.heredocs or len(instruction.words) < 2:
         return []
-    words = [expand(w.value.strip("\"'") if not instruction.json else w.value, instruction.vars)[0]
-             for w in instruction.words]
-    sources, dest = words[:-1], words[-1]
+    values = [value for _, value in instruction.paths]
+    sources, dest = values[:-1], values[-1]
     into_dir = dest.endswith("/") or dest in (".", "./") or len(sources) > 1
     dest = _resolve(dest, workdir)
     placed = []
@@ -64,14 +63,10 @@ def _copy_placements(instruction: Instruction, workdir: str, build) -> list[Plac
 
 def _bind_placements(instruction: Instruction, workdir: str, build) -> list[Placement]:
     placed = []
-    for flag in instruction.flags:
-        if flag.name != "mount" or not flag.value:
-            continue
-        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+    for fields in instruction.mounts:
         if fields.get("type") != "bind" or "from" in fields:
             continue
-        source = fields.get("source", fields.get("src", "."))
-        target = fields.get("target", fields.get("dst", fields.get("destination")))
+        source, target = fields.get("source", "."), fields.get("target")
         if not target:
             continue
         rel = source.strip("/") or "."
@@ -121,8 +116,8 @@ def installed_requirements(df: Dockerfile, build) -> list[InstalledRequirements]
 
 
 def _track(instruction: Instruction, workdir: str, placements: list[Placement], build) -> str:
-    if instruction.keyword == "WORKDIR" and instruction.words:
-        return _resolve(expand(instruction.words[0].value.strip("\"'"), instruction.vars)[0], workdir)
+    if instruction.keyword == "WORKDIR" and instruction.paths:
+        return _resolve(instruction.paths[0][1], workdir)
     if instruction.keyword in ("COPY", "ADD"):
         placements.extend(_copy_placements(instruction, workdir, build))
     return workdir

@@ -77,13 +77,10 @@ def _cache_avoided(install, command, instruction, later) -> bool:
 
 def _mounted(instruction, cache: str) -> bool:
     """A cache or tmpfs mount at the cache directory (or a parent of it, or any user's .cache)."""
-    for flag in instruction.flags:
-        if flag.name != "mount" or not flag.value:
-            continue
-        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+    for fields in instruction.mounts:
         if fields.get("type") not in ("cache", "tmpfs"):
             continue
-        target = posixpath.normpath(fields.get("target", fields.get("dst", fields.get("destination", ""))) or "/x")
+        target = posixpath.normpath(fields.get("target") or "/x")
         if cache == target or cache.startswith(target.rstrip("/") + "/") or target.endswith(
                 ("/.cache", "/.cache/pip", "/.cache/uv")):
             return True

@@ -1,6 +1,5 @@
 """ML211 dockerignore-missing: a directory COPY with no .dockerignore, or one that lets junk in."""
 from dockerlint_ml.finding import Severity
-from dockerlint_ml.model import expand
 from dockerlint_ml.registry import rule
 
 
@@ -31,8 +30,7 @@ def _directory_copies(df, build):
     for instruction in df.instructions:
         if instruction.keyword not in ("COPY", "ADD") or instruction.flag("from") is not None:
             continue
-        for word in instruction.words[:-1]:
-            value = expand(word.value.strip("\"'"), instruction.vars)[0]
+        for word, value in instruction.paths[:-1]:
             if "://" in value:
                 continue
             for rel in build.match(value):

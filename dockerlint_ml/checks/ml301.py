@@ -3,7 +3,6 @@ import posixpath
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.installs import project_install
-from dockerlint_ml.model import expand
 from dockerlint_ml.registry import rule
 
 MANIFESTS = ("requirements.txt", "pyproject.toml", "setup.py", "setup.cfg", "poetry.lock", "uv.lock", "Pipfile",
@@ -38,8 +37,7 @@ def _broad_source(instruction, build):
     """The source word of a COPY that copies the whole context or a folder holding a manifest."""
     if instruction.flag("from") is not None or instruction.heredocs:
         return None
-    for word in instruction.words[:-1]:
-        value = expand(word.value.strip("\"'"), instruction.vars)[0]
+    for word, value in instruction.paths[:-1]:
         clean = posixpath.normpath(value.lstrip("/")) if value.strip("/") else "."
         if clean in (".", "*"):
             return instruction, word
