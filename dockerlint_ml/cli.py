@@ -181,17 +181,24 @@ def run_rules(args) -> int:
 
     from dockerlint_ml.registry import all_rules
 
-    rows = [{"code": r.code, "name": r.name, "severity": str(r.severity), "default": r.default_enabled,
-             "fix": r.fix_label, "aliases": list(r.aliases)} for r in all_rules().values()]
+    rules = list(all_rules().values())
     if args.format == "json":
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([{"code": r.code, "name": r.name, "category": r.category, "severity": str(r.severity),
+                           "default": r.default_enabled, "fix": r.fix_label, "aliases": list(r.aliases),
+                           "summary": r.summary} for r in rules], indent=2))
         return EXIT_OK
     headers = ("code", "name", "severity", "default", "fix", "aliases")
-    table = [[row["code"], row["name"], row["severity"], "on" if row["default"] else "off", row["fix"],
-              ",".join(row["aliases"]) or "-"] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
-    for line in [list(headers)] + table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    table = [[r.code, r.name, str(r.severity), "on" if r.default_enabled else "off", r.fix_label,
+              ",".join(r.aliases) or "-"] for r in rules]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    line = lambda cells: "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    print(line(headers))
+    category = None
+    for rule, row in zip(rules, table):
+        if rule.category != category:
+            category = rule.category
+            print(f"\n{category}")
+        print(line(row))
     return EXIT_OK
 
 

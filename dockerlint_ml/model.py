@@ -175,6 +175,7 @@ class Stage:
     instructions: list[Instruction] = field(default_factory=list, repr=False)  # FROM included
     parent: "Stage | None" = field(default=None, repr=False)  # FROM <earlier stage>
     dockerfile: "Dockerfile | None" = field(default=None, repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # ENV at the end of the stage, inherited too
 
     @property
     def key(self) -> str:
@@ -459,6 +460,7 @@ def _build_stages(df: Dockerfile) -> None:
                 final_env[stage.index] = env
             stage = _new_stage(df, instruction)
             args, env = {}, dict(final_env.get(stage.parent.index, {})) if stage.parent else {}
+            stage.env = env  # the same dict: later ENV instructions of the stage fill it
         instruction.vars = {**args, **env} if stage else dict(df.global_args)
         if stage is None:
             if keyword == "ARG":

@@ -87,11 +87,26 @@ def context_file(image_path: str, placements: list[Placement], build) -> str | N
     return None
 
 
-def installed_requirements(df: Dockerfile, build) -> list[InstalledRequirements]:
-    """Every `pip install -r FILE` whose FILE can be traced back to a file of the build context."""
-    found = []
+@dataclass
+class RunView:
+    """A RUN with what it sees of the build context: the files COPY/ADD placed and its own bind mounts."""
+    stage: Stage
+    instruction: Instruction
+    workdir: str
+    placements: list[Placement]
+    build: object
+
+    def context_path(self, path: str) -> str | None:
+        """The context relpath behind `path` as this RUN names it (ARG/ENV expanded, relative to WORKDIR)."""
+        image_path = _resolve(expand(path, self.instruction.vars)[0], self.workdir)
+        return context_file(image_path, self.placements, self.build)
+
+
+def runs(df: Dockerfile, build) -> list[RunView]:
+    """Every RUN of every stage, with the context files visible to it; [] without a build context."""
+    views = []
     if build is None:
-        return found
+        return views
     for stage in df.stages:
         placements: list[Placement] = []
         workdir = "/"
@@ -99,19 +114,24 @@ def installed_requirements(df: Dockerfile, build) -> list[InstalledRequirements]
             for instruction in ancestor.instructions:
                 if ancestor is not stage or instruction.keyword in ("COPY", "ADD", "WORKDIR"):
                     workdir = _track(instruction, workdir, placements, build)
-                    continue
-                if instruction.keyword != "RUN":
-                    continue
-                visible = placements + _bind_placements(instruction, workdir, build)
-                for command in instruction.commands:
-                    install = pip_install(command)
-                    if install is None:
-                        continue
-                    for word in install.requirement_files:
-                        path = _resolve(expand(word.value, instruction.vars)[0], workdir)
-                        relpath = context_file(path, visible, build)
-                        if relpath is not None:
-                            found.append(InstalledRequirements(instruction, install, relpath))
+                elif instruction.keyword == "RUN":
+                    visible = placements + _bind_placements(instruction, workdir, build)
+                    views.append(RunView(stage, instruction, workdir, visible, build))
+    return views
+
+
+def installed_requirements(df: Dockerfile, build) -> list[InstalledRequirements]:
+    """Every `pip install -r FILE` whose FILE can be traced back to a file of the build context."""
+    found = []
+    for view in runs(df, build):
+        for command in view.instruction.commands:
+            install = pip_install(command)
+            if install is None:
+                continue
+            for word in install.requirement_files:
+                relpath = view.context_path(word.value)
+                if relpath is not None:
+                    found.append(InstalledRequirements(view.instruction, install, relpath))
     return found
 
 

@@ -23,11 +23,27 @@ class Rule:
     options: dict[str, Any] = field(default_factory=dict)  # option name -> default value
 
     @property
+    def category(self) -> str:
+        return CATEGORIES.get(self.code[2], "other")
+
+    @property
     def fix_label(self) -> str:
         return "none" if self.fix is None else str(self.fix)
 
 
 RULES: dict[str, Rule] = {}
+
+# The hundreds digit of a code is its category (ML2xx: image size); `dlint rules` and the README group by it.
+CATEGORIES = {
+    "0": "syntax and pragmas",
+    "1": "reproducibility",
+    "2": "image size",
+    "3": "build cache",
+    "4": "GPU and CUDA",
+    "5": "security and supply chain",
+    "6": "serving and runtime",
+    "7": "Dockerfile correctness",
+}
 
 
 def rule(code: str, name: str, severity: Severity, summary: str, *, default_enabled: bool = True,

@@ -61,7 +61,7 @@ def test_unknown_selector_is_usage_error(project):
 
 
 def test_severity_threshold_and_exit_zero(project):
-    (project / "Dockerfile").write_text("FROM python:3.11-slim\nRUN echo a\nRUN echo b\n")
+    (project / "Dockerfile").write_text("FROM python:3.11-slim\nUSER 1000\nRUN echo a\nRUN echo b\n")
     assert run(["check", "Dockerfile"], project)[0] == 1  # ML302 is info
     assert run(["check", "--failure-threshold", "warning", "Dockerfile"], project)[0] == 0
     code, out, _ = run(["check", "--severity", "warning", "Dockerfile"], project)
@@ -164,12 +164,19 @@ def test_statistics(project):
     assert "ML102" in out and "unpinned-pip-install" in out
 
 
-def test_rules_table_and_json(tmp_path):
+def test_rules_table_grouped_by_category_and_json(tmp_path):
     code, out, _ = run(["rules"], tmp_path)
-    assert code == 0 and out.splitlines()[0].split() == ["code", "name", "severity", "default", "fix", "aliases"]
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["code", "name", "severity", "default", "fix", "aliases"]
+    headings = [line for line in lines[1:] if line and not line.startswith(" ")]
+    assert headings[:3] == ["syntax and pragmas", "reproducibility", "image size"]
+    assert lines.index("reproducibility") < next(i for i, l in enumerate(lines) if "ML101" in l) < lines.index(
+        "image size")
     rows = json.loads(run(["rules", "--format", "json"], tmp_path)[1])
-    assert {"code": "ML101", "name": "base-image-unpinned", "severity": "warning", "default": True, "fix": "none",
-            "aliases": ["DL3006", "DL3007"]} in rows
+    ml101 = next(row for row in rows if row["code"] == "ML101")
+    assert {k: ml101[k] for k in ("name", "category", "severity", "default", "fix", "aliases")} == {
+        "name": "base-image-unpinned", "category": "reproducibility", "severity": "warning", "default": True,
+        "fix": "none", "aliases": ["DL3006", "DL3007"]}
 
 
 def test_rule_doc_by_code_and_name(tmp_path):

@@ -2,6 +2,7 @@
 import re
 
 from conftest import ROOT
+from dockerlint_ml.docs import with_rules_table
 from dockerlint_ml.registry import all_rules
 
 
@@ -9,12 +10,17 @@ def readme() -> str:
     return (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_rule_table_matches_registry():
+def test_rule_table_is_current():
+    """The table is generated from the registry and rules/; regenerate: python -m dockerlint_ml.docs README.md"""
+    text = readme()
+    assert with_rules_table(text) == text
+
+
+def test_rule_table_lists_every_rule_with_its_doc():
     table = readme().split("<!-- rules-table")[1].split("<!-- end rules-table -->")[0]
-    rows = [line for line in table.splitlines() if re.match(r"\| ML\d{3} ", line)]
-    expected = [f"| {r.code} | {r.name} | {r.severity} | {'on' if r.default_enabled else 'off'} | {r.fix_label} | "
-                f"{', '.join(r.aliases)} |".replace("|  |", "| |") for r in all_rules().values()]
-    assert rows == expected
+    codes = re.findall(r"^\| \[(ML\d{3})\]\(rules/(ML\d{3})\.md\)", table, re.M)
+    assert [a for a, _ in codes] == list(all_rules())
+    assert all(a == b and (ROOT / "rules" / f"{b}.md").is_file() for a, b in codes)
 
 
 def test_ci_runs_readme_test_command():
