@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from fnmatch import fnmatchcase
 from itertools import takewhile
 
 from dockerlint_ml.installs import AptCommand, apt_command
+from dockerlint_ml.paths import glob_covers
 from dockerlint_ml.shell import Command, Word, parse_args
 
 # Actions that read the package lists to download packages (so they need a fresh `apt-get update`).
@@ -85,7 +85,7 @@ def removes_lists(command: Command) -> bool:
         targets = list(takewhile(lambda w: not w.value.startswith(("-", "(", "!")), command.argv[1:]))
     else:
         return False
-    return any(_covers(w.value, _LIST_FILE) for w in targets if not w.expands)
+    return any(glob_covers(w.value, _LIST_FILE) for w in targets if not w.expands)
 
 
 def runs_script(command: Command) -> bool:
@@ -106,19 +106,9 @@ def lists_mounted(instruction) -> bool:
     `apt-get update` writes there stays out of the layer."""
     for fields in instruction.mounts:
         target = fields.get("target", "").strip("\"'")
-        if fields.get("type") in ("cache", "tmpfs") and target.strip("/") and _covers(target, _LISTS):
+        if fields.get("type") in ("cache", "tmpfs") and target.strip("/") and glob_covers(target, _LISTS):
             return True
     return False
-
-
-def _covers(pattern: str, path: str) -> bool:
-    """Whether removing (or mounting) `pattern`, a shell glob, reaches `path`: the pattern matches the path
-    or one of its folders, element by element as the shell expands it (`*` never crosses a `/`)."""
-    if not pattern.startswith("/"):
-        return False
-    wanted = [p for p in posixpath.normpath(pattern).split("/") if p]
-    parts = [p for p in path.split("/") if p]
-    return 0 < len(wanted) <= len(parts) and all(fnmatchcase(part, glob) for part, glob in zip(parts, wanted))
 
 
 # `APT::Install-Recommends "false";` as written in an apt.conf file (not the `-o Key=value` form).

@@ -122,7 +122,7 @@ def _python_module(argv: list[Word]) -> tuple[str, list[Word]] | None:
     return None
 
 
-def _pip_tool(cmd: Command) -> tuple[str, list[Word]] | None:
+def pip_tool(cmd: Command) -> tuple[str, list[Word]] | None:
     """('pip' | 'uv', the words after `pip` / `uv`) for pip, python -m pip, uv and python -m uv."""
     argv = cmd.argv
     if not argv:
@@ -141,7 +141,7 @@ def _pip_tool(cmd: Command) -> tuple[str, list[Word]] | None:
 
 def pip_install(cmd: Command) -> PipInstall | None:
     """`pip install ...` in any of its spellings, or `uv pip install ...`; None otherwise."""
-    found = _pip_tool(cmd)
+    found = pip_tool(cmd)
     if found is None:
         return None
     tool, words = found
@@ -164,7 +164,7 @@ def pip_install(cmd: Command) -> PipInstall | None:
 
 def uv_sync(cmd: Command) -> UvSync | None:
     """`uv sync [options]` (also `python -m uv sync`); None otherwise."""
-    found = _pip_tool(cmd)
+    found = pip_tool(cmd)
     if found is None or found[0] != "uv":
         return None
     options, positionals = parse_args(found[1], _UV_VALUED)

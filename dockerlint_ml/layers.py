@@ -7,13 +7,13 @@ substitution, `cd -`) is left out: these rules stay silent rather than guess.
 """
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass
 
 from dockerlint_ml.apt import removes_lists, updates_lists
-from dockerlint_ml.installs import _pip_tool, apt_command, conda_command, download, pip_install, uv_sync
+from dockerlint_ml.paths import glob_relation
+from dockerlint_ml.installs import pip_tool, apt_command, conda_command, download, pip_install, uv_sync
 from dockerlint_ml.model import expand
 from dockerlint_ml.shell import Command, Word, parse_args
 
@@ -39,7 +39,6 @@ SMALL_SUFFIXES = (".txt", ".in", ".lock", ".toml", ".cfg", ".ini", ".yml", ".yam
 _PIP_BOOLEANS = {"y", "yes", "t", "true", "on", "1", "n", "no", "f", "false", "off", "0"}
 _UV_TRUE = {"1", "true", "yes", "on", "y", "t"}
 _CONDA_INSTALLS = frozenset({"install", "create", "update", "upgrade", "env create", "env update"})
-_GLOB = set("*?[")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -190,29 +189,6 @@ def cache_kept(instruction, index: int) -> CacheUse | None:
 # Paths
 
 
-def _element_match(pattern: str, name: str) -> bool:
-    """One path element against a shell glob element: `*` matches no leading dot."""
-    if pattern == name:
-        return True
-    if not _GLOB & set(pattern) or (name.startswith(".") and not pattern.startswith(".")):
-        return False
-    return fnmatch.fnmatchcase(name, pattern)
-
-
-def _elements(path: str) -> list[str]:
-    return [part for part in path.split("/") if part]
-
-
-def relation(pattern: str, path: str) -> str | None:
-    """How a deleted `pattern` relates to a created `path`: '' when it deletes the path (it or a parent
-    matches), the rest of the pattern when it deletes something inside the path, else None."""
-    wanted, have = _elements(pattern), _elements(path)
-    common = min(len(wanted), len(have))
-    if not all(_element_match(wanted[i], have[i]) for i in range(common)):
-        return None
-    return "" if len(wanted) <= len(have) else "/".join(wanted[len(have):])
-
-
 @dataclass
 class Deletion:
     """Something a command deletes: a path (glob) or a whole cache by kind."""
@@ -225,7 +201,7 @@ class Deletion:
 
     def covers(self, path: str) -> bool:
         """Whether it deletes `path` or everything in it (`rm -rf dir/*`)."""
-        return self.pattern is not None and relation(self.pattern, path) in ("", "*")
+        return self.pattern is not None and glob_relation(self.pattern, path) in ("", "*")
 
 
 @dataclass
@@ -272,7 +248,7 @@ def _deletions(command: Command, env: dict[str, str], cwd: str | None) -> list[D
         return [Deletion(f"rm {flags}{w.value}", w.start, w.end, pattern=path) for w, path in found
                 if path and path != "/"]
     span = (argv[0].start, command.end) if argv else (command.start, command.end)
-    pip = _pip_tool(command)
+    pip = pip_tool(command)
     if pip is not None and [w.value for w in pip[1][:2]] in (["cache", "purge"], ["cache", "clean"]):
         return [Deletion(" ".join(values), *span, kind=pip[0])]
     conda = conda_command(command)

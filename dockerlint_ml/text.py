@@ -176,3 +176,12 @@ def logical_line(src: SourceText, line: int, escape: str = "\\") -> tuple[Mapped
     text = "".join(pieces_text)
     end_offset = offsets[-1] + 1 if offsets else src.line_start(line)
     return Mapped(text, offsets + [end_offset]), min(current, src.line_count)
+
+
+def human_size(count: float) -> str:
+    """'812 B', '3.4 MB', '4.7 GB' (decimal units, as image sizes are shown)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count} B"

@@ -9,7 +9,8 @@ import pytest
 from dockerlint_ml.checks.ml305 import _archive_content
 from dockerlint_ml.config import Config, from_mapping
 from dockerlint_ml.engine import lint_source
-from dockerlint_ml.layers import cache_kept, cache_use, creations, relation, resolve, run_steps
+from dockerlint_ml.layers import cache_kept, cache_use, creations, resolve, run_steps
+from dockerlint_ml.paths import glob_relation as relation
 from dockerlint_ml.model import parse
 from dockerlint_ml.text import SourceText, read_source
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from dockerlint_ml.checks.ml211 import _size
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.layers import (ARTIFACT_SUFFIXES, SMALL_SUFFIXES, TAR_SUFFIXES, UNKNOWN_WORKDIR, creations,
-                                  has_suffix, is_remote, relation, resolve, run_steps, sources)
+                                  has_suffix, is_remote, resolve, run_steps, sources)
 from dockerlint_ml.model import unquote
+from dockerlint_ml.paths import glob_relation
 from dockerlint_ml.registry import rule
+from dockerlint_ml.text import human_size
 
 
 @dataclass
@@ -72,7 +73,7 @@ def _match(deletion, layer: Layer) -> tuple[str | None, str | None]:
         return ("", layer.paths[-1]) if deletion.kind == layer.kind else (None, None)
     found = (None, None)
     for path in layer.paths:
-        rest = relation(deletion.pattern, path)
+        rest = glob_relation(deletion.pattern, path)
         if rest in ("", "*"):  # `rm -rf dir/*` empties what was copied or unpacked into dir
             return "", path
         found = found if rest is None else (rest, path)
@@ -152,7 +153,7 @@ def _added_remote(instruction, dest: str, into_dir: bool) -> list[Layer]:
 
 def _message(deletion, hits) -> str:
     layer, size, path = hits[0]
-    first = _what(layer, path) + (f" ({_size(size)})" if size else "")
+    first = _what(layer, path) + (f" ({human_size(size)})" if size else "")
     lines = sorted({other.instruction.start_line for other, _, _ in hits[1:]} - {layer.instruction.start_line})
     more = f", and files from line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}" if lines else ""
     return (f"`{deletion.shown}` deletes {first}{more}: the bytes stay in that earlier layer, so the image gets no "

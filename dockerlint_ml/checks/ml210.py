@@ -1,10 +1,10 @@
 """ML210 weights-in-image: COPY/ADD from the build context that bakes model weights or datasets into a layer."""
 import bisect
 
-from dockerlint_ml.checks.ml211 import _size
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.layers import WEIGHT_SUFFIXES, has_suffix, sources
 from dockerlint_ml.registry import rule
+from dockerlint_ml.text import human_size
 
 
 @rule("ML210", "weights-in-image", Severity.WARNING,
@@ -24,10 +24,10 @@ def check(df, ctx):
             if not files or total <= threshold:
                 continue
             largest = sorted(files.items(), key=lambda item: (-item[1], item[0]))
-            listing = ", ".join(f"{path} {_size(size)}" for path, size in largest[:3])
+            listing = ", ".join(f"{path} {human_size(size)}" for path, size in largest[:3])
             more = f" and {len(files) - 3} more" if len(files) > 3 else ""
             yield ctx.report(words[0].start, words[-1].end,
-                             f"{instruction.keyword} brings {_size(total)} of model weights or data into the image "
+                             f"{instruction.keyword} brings {human_size(total)} of model weights or data into the image "
                              f"({listing}{more}): every pull and push carries them; download them at startup or "
                              "mount a volume, or if they must ship, COPY them in their own layer after the code so "
                              "code edits do not re-push them")

@@ -1,6 +1,7 @@
 """ML211 dockerignore-missing: a directory COPY with no .dockerignore, or one that lets junk in."""
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.registry import rule
+from dockerlint_ml.text import human_size
 
 
 @rule("ML211", "dockerignore-missing", Severity.WARNING,
@@ -12,16 +13,16 @@ def check(df, ctx):
     for instruction, source, copied in _directory_copies(df, build):
         junk = [j for j in build.junk() if _under(j.relpath, copied)]
         junk_bytes = sum(j.bytes for j in junk)
-        listing = ", ".join(f"{j.relpath} ({_size(j.bytes)})" for j in junk[:4]) + (" …" if len(junk) > 4 else "")
+        listing = ", ".join(f"{j.relpath} ({human_size(j.bytes)})" for j in junk[:4]) + (" …" if len(junk) > 4 else "")
         if not build.has_ignore_file:
             detail = f"; it would include {listing}" if junk else ""
             yield ctx.report(source.start, source.end,
                              f"COPY {source.value} copies a directory but the context has no .dockerignore: "
-                             f"everything in it is sent and baked in ({_size(build.size_of(copied))}{detail}); "
+                             f"everything in it is sent and baked in ({human_size(build.size_of(copied))}{detail}); "
                              "add a .dockerignore")
         elif junk:
             yield ctx.report(source.start, source.end,
-                             f"COPY {source.value} brings in {_size(junk_bytes)} of files no image needs: "
+                             f"COPY {source.value} brings in {human_size(junk_bytes)} of files no image needs: "
                              f"{listing}; add them to {build.ignore_file.name}")
         return  # one report per Dockerfile: the fix is one .dockerignore
 
@@ -40,11 +41,3 @@ def _directory_copies(df, build):
 
 def _under(path: str, folder: str) -> bool:
     return folder == "." or path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _size(count: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count} B"
