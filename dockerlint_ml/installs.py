@@ -107,7 +107,7 @@ class UvSync(_HasOptions):
     options: dict[str, list[Word | None]] = field(default_factory=dict)
 
 
-def _python_module(argv: list[Word]) -> tuple[str, list[Word]] | None:
+def python_module(argv: list[Word]) -> tuple[str, list[Word]] | None:
     """For `python [opts] -m MODULE args`: (MODULE, args); None for a script or `-c`."""
     i = 1
     while i < len(argv):
@@ -133,7 +133,7 @@ def pip_tool(cmd: Command) -> tuple[str, list[Word]] | None:
     if name == "uv":
         return "uv", argv[1:]
     if _PYTHON_NAME.fullmatch(name):
-        module = _python_module(argv)
+        module = python_module(argv)
         if module and module[0] in ("pip", "uv"):
             return module
     return None

@@ -132,7 +132,7 @@ class Instruction:
         if self.effective_keyword != "RUN":
             return []
         if self.json:
-            return shell.parse_exec([shell.Word(w.value, w.start, w.end, tuple(range(w.start, w.start + len(w.value))), True, "$" in w.value) for w in self.words])
+            return shell.parse_exec(self.exec_words)
         commands = []
         script_heredocs = self.heredocs if _runs_heredoc_as_script(self.rest.text) else []
         if not script_heredocs or _HEREDOC_MARKER.sub("", self.rest.text).strip():
@@ -140,6 +140,14 @@ class Instruction:
         for doc in script_heredocs:
             commands.extend(shell.parse_script(self.source_text[doc.start:doc.end], doc.start))
         return commands
+
+    @property
+    def exec_words(self) -> list:
+        """Exec-form (JSON) arguments as shell words, each quoted: what RUN/CMD/ENTRYPOINT [...] runs."""
+        from dockerlint_ml import shell
+
+        return [shell.Word(w.value, w.start, w.end, tuple(range(w.start, w.start + len(w.value))), True,
+                           "$" in w.value) for w in self.words]
 
     @property
     def source_text(self) -> str:

@@ -113,7 +113,7 @@ def runs(df: Dockerfile, build) -> list[RunView]:
         for ancestor in _lineage(stage):
             for instruction in ancestor.instructions:
                 if ancestor is not stage or instruction.keyword in ("COPY", "ADD", "WORKDIR"):
-                    workdir = _track(instruction, workdir, placements, build)
+                    workdir = track(instruction, workdir, placements, build)
                 elif instruction.keyword == "RUN":
                     visible = placements + _bind_placements(instruction, workdir, build)
                     views.append(RunView(stage, instruction, workdir, visible, build))
@@ -135,7 +135,7 @@ def installed_requirements(df: Dockerfile, build) -> list[InstalledRequirements]
     return found
 
 
-def _track(instruction: Instruction, workdir: str, placements: list[Placement], build) -> str:
+def track(instruction: Instruction, workdir: str, placements: list[Placement], build) -> str:
     if instruction.keyword == "WORKDIR" and instruction.paths:
         return _resolve(instruction.paths[0][1], workdir)
     if instruction.keyword in ("COPY", "ADD"):
