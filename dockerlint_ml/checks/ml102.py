@@ -16,7 +16,10 @@ def check(df, ctx):
             for word in install.packages:
                 if "$" in word.value or word.value.startswith((".", "/", "~")) or word.value.endswith(".whl"):
                     continue  # a variable (unknown until build time), a local path or a wheel file
-                problem = pin_problem(make_requirement(word.value, 1, 0, len(word.value)))
+                requirement = make_requirement(word.value, 1, 0, len(word.value))
+                if requirement.kind in ("url", "vcs"):
+                    continue  # ML105 checks the hash or commit of URL and VCS requirements
+                problem = pin_problem(requirement)
                 if problem:
                     yield ctx.report(word.start, word.end,
                                      f"{problem}: pin it (name==version) so that a rebuild installs the same code")

@@ -16,6 +16,8 @@ def check(df, ctx):
                 continue
             checked.add(requirements.path)
             for requirement in requirements.requirements:
+                if requirement.kind in ("url", "vcs"):
+                    continue  # ML105 checks the hash or commit of URL and VCS requirements
                 problem = pin_problem(requirement)
                 if problem:
                     yield ctx.report(requirement.start, requirement.end,

@@ -10,17 +10,12 @@ TOOLCHAIN = re.compile(r"^(build-essential|gcc(-\d+)?|g\+\+(-\d+)?|clang(-\d+)?|
 
 
 @rule("ML204", "no-multi-stage-build", Severity.WARNING,
-      "The only stage installs a build toolchain or is a CUDA devel image, so compilers ship in the image.")
+      "The only stage installs a build toolchain, so compilers ship in the image.")
 def check(df, ctx):
     final = df.final_stage
     if final is None or final.index != 0 or len(df.stages) != 1:
         return  # an earlier stage exists that could hold the toolchain
-    base = final.base
-    if is_devel_image(base):
-        word = final.from_instruction.words[0]
-        yield ctx.report(word.start, word.end,
-                         f"the final image is based on the development image {base.value} (compilers, headers, "
-                         "static libraries: GBs): build in a devel stage and copy the result into a -runtime image")
+    # A CUDA devel base is ML205's finding, in a single stage or not.
     for instruction in final.instructions:
         for command in instruction.commands:
             apt = apt_command(command)
