@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dockerlint_ml.facts import (cuda_of_local_tag, facts, minors, onnxruntime_gpu_release, torch_last_with_variant,
-                                  version_tuple)
+from dockerlint_ml.facts import (cuda_of_local_tag, facts, minors, onnxruntime_gpu_release, os_python,
+                                  torch_last_with_variant, version_tuple)
 from dockerlint_ml.model import ImageRef, Stage
 from dockerlint_ml.packages import Package
 
@@ -127,7 +127,8 @@ def image_os(image: ImageRef | None) -> str | None:
         version = data["ubuntu_codenames"].get(release, release)
         return f"ubuntu{version}" if re.fullmatch(r"\d\d\.\d\d", version) else None
     if name == "debian":
-        return data["debian_releases"].get(release.split(".")[0], release if _DEBIAN_CODENAME.search(release) else None)
+        codename = release if _DEBIAN_CODENAME.search(release) else None
+        return data["debian_releases"].get(release.split(".")[0], codename)
     if name in ("centos", "rockylinux", "almalinux") and re.fullmatch(r"(centos)?\d+(\.[\d.]+)?", release):
         major = re.search(r"\d+", release).group(0)
         return f"{'rockylinux' if name == 'almalinux' else name}{major}"
@@ -154,6 +155,90 @@ def image_python(image: ImageRef | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def python_of(package: Package) -> tuple[tuple[int, ...], str] | None:
+    """The Python a package is installed for, and what says so: the interpreter the install runs
+    (`python3.11 -m pip`, `uv pip install --python 3.12`), else the base image's (`python:3.10-slim`), else the
+    `python3` a known distribution installs with apt. None when unknowable, or when the stage may bring another
+    Python (conda, deadsnakes, pyenv, uv-managed, built from source)."""
+    command = _install_command(package)
+    if command is not None:
+        named = re.fullmatch(r"(?:python|pip)(3)\.(\d+)", command.name)
+        if named:
+            return (3, int(named.group(2))), f"{command.name} runs the install"
+        install = _pip(command)
+        chosen = install.option_values("--python") if install is not None and install.tool == "uv" else []
+        version = re.fullmatch(r"(?:python)?(3)\.(\d+)(?:\.\d+)?", chosen[-1].value) if chosen else None
+        if version:
+            return (3, int(version.group(2))), f"--python {chosen[-1].value}"
+    stages = lineage(package.stage)
+    if _other_python(stages):
+        return None
+    base = root_stage(package.stage).base
+    python = image_python(base)
+    if python:
+        return python, f"the base image {base.value}"
+    os_key = image_os(base)
+    python = os_python(os_key)
+    if python and _apt_installs(stages, re.compile(r"python3(-pip|-dev|-venv|-minimal)?$|python-is-python3$")):
+        return python[:2], f"{os_key}'s python3, installed with apt"
+    return None
+
+
+def _pip(command):
+    from dockerlint_ml.installs import pip_install
+
+    return pip_install(command)
+
+
+def _install_command(package: Package):
+    """The pip / uv pip command of the RUN that installs the package."""
+    installs = [c for c in package.instruction.commands if _pip(c) is not None]
+    if package.source is None:
+        return next((c for c in installs if c.start <= package.start < c.end), installs[0] if installs else None)
+    return next((c for c in installs if _pip(c).requirement_files), installs[0] if installs else None)
+
+
+_OTHER_PYTHON_TOOLS = frozenset({"conda", "mamba", "micromamba", "pyenv", "asdf"})
+_PYTHON_DOWNLOAD = re.compile(r"miniconda|miniforge|mambaforge|micromamba|anaconda|python\.org/ftp|"
+                              r"python-build-standalone|deadsnakes", re.IGNORECASE)
+_VERSIONED_PYTHON = re.compile(r"python3\.\d+(-\w+)?$|pypy")
+
+
+def _other_python(stages: list[Stage]) -> bool:
+    """Whether these stages may install or select a Python other than the base's or the distribution's."""
+    from dockerlint_ml.model import expand
+
+    for stage in stages:
+        if "conda" in stage.env.get("PATH", "") or "pyenv" in stage.env.get("PATH", ""):
+            return True
+        for instruction in stage.instructions:
+            if _PYTHON_DOWNLOAD.search(instruction.original):
+                return True
+            for command in instruction.commands:
+                values = [expand(w.value, instruction.vars)[0] for w in command.argv]
+                if command.name in _OTHER_PYTHON_TOOLS or values[:2] in (["uv", "python"], ["uv", "venv"]):
+                    return True
+                if command.name in ("update-alternatives", "ln") and any(  # python3 -> python3.11
+                        re.search(r"python3\.\d+", v) for v in values[1:]):
+                    return True
+                if command.name in ("apt-get", "apt", "yum", "dnf", "microdnf", "apk") and any(
+                        _VERSIONED_PYTHON.match(v) for v in values[1:]):
+                    return True
+    return False
+
+
+def _apt_installs(stages: list[Stage], pattern: re.Pattern) -> bool:
+    from dockerlint_ml.installs import apt_command
+
+    for stage in stages:
+        for instruction in stage.instructions:
+            for command in instruction.commands:
+                apt = apt_command(command)
+                if apt is not None and apt.action == "install" and any(pattern.match(w.value) for w in apt.packages):
+                    return True
+    return False
+
+
 # ---- packages that bring or need CUDA ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -164,6 +249,7 @@ class Release:
     pinned: bool  # an exact `==` pin; False: the newest release the specifier allows (the latest if unpinned)
     allowed: tuple[str, ...]  # every minor the specifier allows, oldest first
     unpinned: bool = False  # no version constraint at all
+    held_by: str | None = None  # why `minor` is below the newest allowed: 'for Python 3.9', 'on that index'
 
 
 @dataclass(frozen=True)
@@ -195,13 +281,15 @@ class GpuPackage:
 
     @property
     def version_text(self) -> str:
-        """'torch 2.5.1', 'torch (unpinned: 2.15, the latest release)', 'torch>=2.0 (newest allowed: 2.15)'."""
+        """'torch 2.5.1', 'unpinned torch (2.15, the latest today)', 'torch>=2.0 (2.14, the newest for Python 3.10)'."""
         package, release = self.package, self.release
         if release is None or release.pinned:
             return f"{package.name} {package.version}" if package.version else package.name
+        newest = (f"{release.minor}, the newest {release.held_by}" if release.held_by
+                  else f"{release.minor}, the latest today" if release.unpinned else f"newest allowed: {release.minor}")
         if release.unpinned:
-            return f"unpinned {package.name} (the latest release, {release.minor}, today)"
-        return f"{package.name}{package.specifier} (newest allowed: {release.minor})"
+            return f"unpinned {package.name} ({newest})"
+        return f"{package.name}{package.specifier} ({newest})"
 
 
 def gpu_packages(packages: list[Package]) -> list[GpuPackage]:
@@ -222,18 +310,21 @@ def gpu_package(package: Package, torch: Package | None = None) -> GpuPackage | 
     if not _applies_on_linux(package):
         return None
     name = package.name
+    frameworks = ("torch", "tensorflow", "tensorflow-gpu", "onnxruntime-gpu", "jax", *facts()["torch"]["companions"])
+    python = python_of(package) if name in frameworks else None
+    python = python[0] if python else None
     if name == "torch" or name in facts()["torch"]["companions"]:
-        return _torch(package, torch) if package.manager != "conda" else None
+        return _torch(package, torch, python) if package.manager != "conda" else None
     if name in ("tensorflow", "tensorflow-gpu"):
-        return _tensorflow(package)
+        return _tensorflow(package, python)
     if name == "onnxruntime-gpu":
-        return _onnxruntime(package)
+        return _onnxruntime(package, python)
     if name in ("jax", "jaxlib") or name.startswith("jax-cuda"):
-        return _jax(package)
+        return _jax(package, python)
     cupy = re.fullmatch(r"cupy-cuda(\d+)(x?)", name)
     if cupy:
         digits = cupy.group(1)
-        major = int(digits) if cupy.group(2) or len(digits) <= 2 and int(digits) >= 10 else int(digits[:-1])
+        major = int(digits) if cupy.group(2) else int(digits[:-1])  # cupy-cuda12x, cupy-cuda113, cupy-cuda92
         return GpuPackage(package, "cupy", (major,), name, True, "ctk" in _extras(package))
     wheel = re.fullmatch(facts()["nvidia_wheel_suffix"], name)
     if wheel:
@@ -245,27 +336,38 @@ def gpu_package(package: Package, torch: Package | None = None) -> GpuPackage | 
     return None
 
 
-def requested_release(package: Package, candidates: list[str], latest: str) -> Release | None:
-    """The release an install resolves to: the exact pin, else the newest candidate the specifier allows."""
+def requested_release(package: Package, section: str, python: tuple[int, ...] | None = None,
+                      published=None) -> Release | None:
+    """The release of a framework ('torch', 'tensorflow', 'onnxruntime_gpu', 'jax' facts) an install resolves to:
+    the exact pin, else the newest release the specifier allows that has wheels for `python` (when known) and
+    that the index publishes (`published(minor)`, when given)."""
+    from dockerlint_ml.facts import allowed_minors, python_floor
+
+    candidates, latest = minors(section), facts()[section]["latest"]
     if package.manager == "conda" or "$" in package.specifier:
         return None
     if package.manager == "poetry" and not package.specifier and package.text.strip() != package.name:
         return None  # a Poetry constraint (^2.0, ~2.1) that packages.py keeps as text only
+    if not package.version and getattr(package, "locked", False):
+        return None  # uv.lock / poetry.lock decides the version, not the specifier
     if package.version:
         release = version_tuple(package.version) or ()
         minor = ".".join(map(str, release[:2]))
         return Release(minor, True, (minor,)) if minor in candidates else None
-    allowed = facts_allowed(package.specifier, candidates)
+    allowed = allowed_minors(package.specifier, candidates)
     if not allowed:
         return None
     newest = latest if latest in allowed else allowed[-1]
-    return Release(newest, False, tuple(allowed), unpinned=not package.specifier.strip())
-
-
-def facts_allowed(specifier: str, candidates: list[str]) -> list[str] | None:
-    from dockerlint_ml.facts import allowed_minors
-
-    return allowed_minors(specifier, candidates)
+    held = None
+    if published is not None and any(published(m) for m in allowed):
+        allowed = [m for m in allowed if published(m)]
+        held = "on that index" if allowed[-1] != newest else None
+        newest = allowed[-1]
+    # pip skips releases without a wheel for the interpreter: an unpinned torch on Python 3.9 is torch 2.8
+    runnable = [m for m in allowed if python is None or (python_floor(section, m) or ()) <= python]
+    if runnable and runnable[-1] != newest:
+        held, newest = "for Python " + ".".join(map(str, python)), runnable[-1]
+    return Release(newest, False, tuple(allowed), not package.specifier.strip(), held)
 
 
 def index_variant(url: str) -> str | None:
@@ -282,19 +384,23 @@ def index_variant(url: str) -> str | None:
     return None
 
 
-def _torch(package: Package, torch: Package | None = None) -> GpuPackage | None:
+def _torch(package: Package, torch: Package | None, python) -> GpuPackage | None:
     data = facts()["torch"]
     if package.name == "torch":
-        release = requested_release(package, minors("torch"), data["latest"])
+        release = requested_release(package, "torch", python)
     elif torch is not None:  # torchvision next to torch: the build that matches that torch
-        release = requested_release(torch, minors("torch"), data["latest"])
+        release = requested_release(torch, "torch", python)
     else:  # a companion's version is not torch's; unpinned, it pulls the latest torch
         release = Release(data["latest"], False, (data["latest"],), True) if not package.specifier else None
-    row = data["releases"].get(release.minor) if release else None
     variant, how = _torch_variant(package, release)
-    if variant == "pypi":
+    if release and not release.pinned and variant and variant.startswith("cu") and how:
+        # an index of one CUDA variant serves only the releases built for it (cu121: up to 2.5)
+        release = requested_release(torch or package, "torch", python,
+                                    lambda m: variant in data["releases"][m]["variants"]) or release
+    row = data["releases"].get(release.minor) if release else None
+    if variant == "pypi":  # intent: a CUDA index was asked for, though pip ends up with PyPI's build
         cuda = version_tuple(row["pypi_cuda"]) if row else None
-        return GpuPackage(package, "torch", cuda, how or "PyPI's Linux x86_64 build", False, True, release,
+        return GpuPackage(package, "torch", cuda, how or "PyPI's Linux x86_64 build", bool(how), True, release,
                           row["cudnn"] if row else None)
     cuda = cuda_of_local_tag(variant)
     if cuda is None:
@@ -308,7 +414,7 @@ def _torch_variant(package: Package, release: Release | None) -> tuple[str | Non
         return package.local_tag, f"+{package.local_tag}"
     if package.url:
         variant = index_variant(package.url)
-        return (variant, f"the wheel URL") if variant != "pypi" else (None, "")
+        return (variant, "the wheel URL") if variant != "pypi" else (None, "")
     backend = _uv_torch_backend(package)
     if backend:
         return (backend, f"uv --torch-backend={backend}") if backend != "auto" else (None, "")
@@ -323,7 +429,7 @@ def _torch_variant(package: Package, release: Release | None) -> tuple[str | Non
     if len(variants) > 1:
         return None, ""
     if not variants:
-        return "pypi", ""
+        return (None, "") if _index_configured(package.instruction) else ("pypi", "")
     variant, how = variants.pop(), f"extra index {extras[0]}"
     releases = facts()["torch"]["releases"]
     # uv prefers an extra index to PyPI; pip takes the highest version of all indexes, where `2.5.1+cu121`
@@ -335,6 +441,23 @@ def _torch_variant(package: Package, release: Release | None) -> tuple[str | Non
     last = torch_last_with_variant(variant)
     return "pypi", (f"{extras[0]} has no torch {release.minor} (its last is {last or 'older than 1.12'}), so pip "
                     f"takes PyPI's build")
+
+
+_PIP_CONFIG = re.compile(r"\bpip\.conf\b|\bpip\.ini\b|\buv\.toml\b|\bpip3? config set\b", re.IGNORECASE)
+
+
+def _index_configured(instruction) -> bool:
+    """Whether pip/uv may read an index from a config file written or copied before this RUN (pip.conf,
+    uv.toml, `pip config set`, PIP_CONFIG_FILE)."""
+    if {"PIP_CONFIG_FILE", "UV_CONFIG_FILE"} & set(instruction.vars):
+        return True
+    for stage in lineage(instruction.stage):
+        for earlier in stage.instructions:
+            if earlier is instruction:
+                break
+            if earlier.keyword in ("COPY", "ADD", "RUN") and _PIP_CONFIG.search(earlier.original):
+                return True
+    return False
 
 
 def _uv_torch_backend(package: Package) -> str | None:
@@ -349,9 +472,9 @@ def _uv_torch_backend(package: Package) -> str | None:
     return (package.instruction.vars.get("UV_TORCH_BACKEND") or "").lower() or None
 
 
-def _tensorflow(package: Package) -> GpuPackage | None:
+def _tensorflow(package: Package, python) -> GpuPackage | None:
     data = facts()["tensorflow"]
-    release = requested_release(package, minors("tensorflow"), data["latest"])
+    release = requested_release(package, "tensorflow", python)
     row = data["releases"].get(release.minor) if release else None
     cuda = version_tuple(row["cuda"]) if row else None
     cudnn = row["cudnn"] if row else None
@@ -363,9 +486,9 @@ def _tensorflow(package: Package) -> GpuPackage | None:
     return GpuPackage(package, "tensorflow", cuda, how, gpu, False, release, cudnn)
 
 
-def _onnxruntime(package: Package) -> GpuPackage:
+def _onnxruntime(package: Package, python) -> GpuPackage:
     data = facts()["onnxruntime_gpu"]
-    release = requested_release(package, minors("onnxruntime_gpu"), data["latest"])
+    release = requested_release(package, "onnxruntime_gpu", python)
     row = onnxruntime_gpu_release(version_tuple(release.minor)) if release else None
     extras = _extras(package)
     bundled = bool(release) and "cuda" in extras and version_tuple(release.minor) >= version_tuple(
@@ -375,10 +498,10 @@ def _onnxruntime(package: Package) -> GpuPackage:
                       row["cudnn"] if row else None)
 
 
-def _jax(package: Package) -> GpuPackage | None:
+def _jax(package: Package, python) -> GpuPackage | None:
     data = facts()["jax"]
     name, extras = package.name, _extras(package)
-    release = requested_release(package, minors("jax"), data["latest"]) if name == "jax" else None
+    release = requested_release(package, "jax", python) if name == "jax" else None
     if name == "jax":
         extra = next((e for e in extras if e in data["extras"]), None)
         if extra is None:
@@ -434,13 +557,20 @@ def is_gpu_image_name(image: ImageRef) -> bool:
         image_cuda(image) is not None)
 
 
+def from_build_arg(image: ImageRef, global_args: dict[str, str]) -> bool:
+    """`FROM ${BASE}` / `nvidia/cuda:${CUDA}-base…` with an ARG declared without a default (or still unknown):
+    the image is chosen with --build-arg."""
+    names = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", image.raw)
+    return image.unresolved or any(not global_args.get(name) for name in names)
+
+
 def gpu_intent(df, stages: list[Stage], gpu: list[GpuPackage]) -> str | None:
     """Why these stages are meant to run on NVIDIA GPUs, as a phrase for messages; None if nothing says so."""
     from dockerlint_ml.installs import apt_command
 
     for stage in stages:
         base = root_stage(stage).base
-        if base.unresolved:
+        if from_build_arg(base, df.global_args):
             return f"the base image {base.raw} is chosen at build time"
         if is_gpu_image_name(base):
             return f"the base image {base.value} is a GPU image"
@@ -466,3 +596,44 @@ def nvidia_env(stages: list[Stage]) -> dict[str, str]:
     for stage in reversed(stages):
         found.update({k: v for k, v in stage.env.items() if k.startswith("NVIDIA_")})
     return found
+
+
+def by_install(gpu: list[GpuPackage]) -> list[list[GpuPackage]]:
+    """GPU packages grouped per install, so one RUN (or requirements file) gets one finding: torch with the
+    torchvision/torchaudio of the same RUN and file (torch first); every other package on its own."""
+    groups: dict[tuple, list[GpuPackage]] = {}
+    for item in gpu:
+        source = item.package.source.path if item.package.source else None
+        key = (id(item.package.instruction), source, "torch") if item.family == "torch" else (id(item),)
+        groups.setdefault(key, []).append(item)
+    return [sorted(group, key=lambda g: g.name != "torch") for group in groups.values()]
+
+
+def installed_by(package: Package) -> str:
+    """' (installed by the RUN on Dockerfile line 12)' for a package written in another file, else ''."""
+    if package.source is None:
+        return ""
+    return f" (installed by the RUN on Dockerfile line {package.instruction.start_line})"
+
+
+def names_text(group: list[GpuPackage]) -> str:
+    """'torch', 'torch and torchvision', 'torch, torchvision and torchaudio'."""
+    names = [g.name for g in group]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def shipped_stages(df) -> list[Stage]:
+    """The final lineage, plus the stages (and their lineages) whose Python environment it copies with
+    `COPY --from` (a virtualenv, site-packages, a conda prefix): where what the image runs was installed."""
+    found = list(df.final_lineage)
+    for stage in found:  # grows while iterating: a copied stage may copy from another
+        for instruction in stage.instructions:
+            flag = instruction.flag("from") if instruction.keyword in ("COPY", "ADD") else None
+            source = df.stage_by_ref(flag.value, stage.index) if flag and flag.value else None
+            if source is None or not any(_PYTHON_ENV.search(path) for _, path in instruction.paths[:-1]):
+                continue
+            found.extend(s for s in lineage(source) if s not in found)
+    return found
+
+
+_PYTHON_ENV = re.compile(r"venv|site-packages|dist-packages|conda|mamba|/lib/python|\.local|^/usr(/local)?/?$|^/$")

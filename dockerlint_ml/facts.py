@@ -133,3 +133,66 @@ def os_python(os_key: str | None) -> tuple[int, ...] | None:
 
 def os_glibc(os_key: str | None) -> str | None:
     return facts()["glibc"]["os"].get(os_key or "")
+
+
+def torch_build_for(major: int, minor: str | None = None) -> tuple[str, str] | None:
+    """(torch minor, 'cu126') of a download.pytorch.org build for this CUDA major: the newest variant of `minor`
+    if it has one, else of the newest release that does; None when no release in the facts has one."""
+    releases = facts()["torch"]["releases"]
+    order = ([minor] if minor in releases else []) + sorted(releases, key=version_tuple, reverse=True)
+    for candidate in order:
+        variants = [v for v in releases[candidate]["variants"] if (cuda_of_local_tag(v) or (0,))[0] == major]
+        if variants:
+            return candidate, max(variants, key=cuda_of_local_tag)
+    return None
+
+
+def variant_index(variant: str) -> str:
+    """https://download.pytorch.org/whl/cu126 for 'cu126' (next to the CPU index of the facts)."""
+    return facts()["torch"]["cpu_index"].rsplit("/", 1)[0] + "/" + variant
+
+
+def minors_where(section: str, key: str, value) -> list[str]:
+    """The minors of a framework whose facts row has `key` == value (e.g. torch releases with cudnn 8)."""
+    data = facts()[section]
+    if section == "onnxruntime_gpu":
+        rows = {m: onnxruntime_gpu_release(version_tuple(m)) for m in minors(section)}
+    else:
+        rows = data["releases"]
+    return [m for m in minors(section) if rows.get(m) and rows[m].get(key) == value]
+
+
+def span_text(found: list[str], candidates: list[str]) -> str:
+    """'≤ 2.3', '≥ 2.4', '2.1–2.3' for a contiguous run of minors within the candidates."""
+    if not found:
+        return "none"
+    first, last = found[0], found[-1]
+    if first == candidates[0] and last == candidates[-1]:
+        return "any"
+    if first == candidates[0]:
+        return f"≤ {last}"
+    if last == candidates[-1]:
+        return f"≥ {first}"
+    return first if first == last else f"{first}–{last}"
+
+
+def python_floor(section: str, minor: str) -> tuple[int, ...] | None:
+    """The lowest Python a framework minor has wheels for (torch, tensorflow, onnxruntime_gpu, jax)."""
+    data = facts()[section]
+    if section in ("torch", "tensorflow"):
+        row = data["releases"].get(minor)
+        return version_tuple(row["python"]) if row else None
+    if section == "onnxruntime_gpu":
+        row = onnxruntime_gpu_release(version_tuple(minor))
+        return version_tuple(row["python"]) if row else None
+    floor = _by_release(data["python"], version_tuple(minor), data["latest"])
+    return version_tuple(floor) if floor else None
+
+
+def framework_cuda_major(section: str, minor: str) -> int | None:
+    """The CUDA major a tensorflow or onnxruntime_gpu minor is built for."""
+    if section == "onnxruntime_gpu":
+        row = onnxruntime_gpu_release(version_tuple(minor))
+        return row["cuda"] if row else None
+    row = facts()[section]["releases"].get(minor)
+    return (version_tuple(str(row["cuda"])) or (None,))[0] if row else None

@@ -7,6 +7,7 @@ it at its own file and line. The inventory is computed once per Dockerfile and s
 """
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -77,8 +78,17 @@ class Package:
         let PyPI win on version ties, so they do not count)."""
         return self.manager in ("pip", "uv", "poetry") and not self.index_urls and not self.url
 
-    def span(self) -> tuple[int, int, SourceText | None]:
-        return self.start, self.end, self.source
+    @property
+    def locked(self) -> bool:
+        """A pyproject.toml dependency installed by `uv sync` / `poetry install` beside its lock file: the lock,
+        not the dependency's specifier, decides what is installed."""
+        if self.source is None or posixpath.basename(self.source.path) != "pyproject.toml":
+            return False
+        folder = posixpath.dirname(self.source.path)
+        if self.manager == "poetry":
+            return os.path.isfile(posixpath.join(folder, "poetry.lock"))
+        syncs = any(uv_sync(command) for command in self.instruction.commands)
+        return syncs and os.path.isfile(posixpath.join(folder, "uv.lock"))
 
 
 @dataclass
@@ -233,9 +243,8 @@ def _from_requirements(stage, instruction, view, relpath, tool, indexes) -> Iter
             if kind and option.value:
                 file_indexes = file_indexes.merged(_Indexes(**{kind: [option.value]}))
     for parsed in files:
-        for req in parsed.requirements:
-            if req.kind != "invalid":
-                yield _pip_package(stage, instruction, req.text, req.start, req.end, parsed.source, tool,
+        for req in parsed.requirements:  # unparsable lines too: ML103 reports them
+            yield _pip_package(stage, instruction, req.text, req.start, req.end, parsed.source, tool,
                                    file_indexes, req)
 
 
@@ -352,13 +361,16 @@ def _from_pyproject(stage, instruction, view, relpath, tool, indexes, extras=(),
         specs += [s for s in (data.get("dependency-groups") or {}).get(group) or [] if isinstance(s, str)]
         if group == "dev":
             specs += ((data.get("tool") or {}).get("uv") or {}).get("dev-dependencies") or []
+    uv_sources = _uv_sources(data) if tool == "uv" else {}
     cursor = 0
     for spec in specs:
         if not isinstance(spec, str):
             continue
         start = _find_string(source.text, spec, cursor)
         cursor = max(cursor, start)
-        yield _pip_package(stage, instruction, spec, start, start + len(spec), source, tool, indexes)
+        package = _pip_package(stage, instruction, spec, start, start + len(spec), source, tool, indexes)
+        package.index_urls, package.url = uv_sources.get(package.name, (package.index_urls, package.url))
+        yield package
     poetry = (data.get("tool") or {}).get("poetry") or {}
     tables = [poetry.get("dependencies") or {}]
     if "dev" in groups:
@@ -383,6 +395,21 @@ def _from_pyproject(stage, instruction, view, relpath, tool, indexes, extras=(),
                           end=start + len(name), source=source,
                           index_urls=tuple(dict.fromkeys(named)) or tuple(indexes.index),
                           extra_index_urls=tuple(indexes.extra))
+
+
+def _uv_sources(data: dict) -> dict[str, tuple[tuple[str, ...], str | None]]:
+    """[tool.uv.sources] as (index URLs, direct URL) per canonical name: `{ index = "pytorch-cpu" }` takes the
+    package from that [[tool.uv.index]] only; git/url/path sources from there (a list: one per marker)."""
+    uv = (data.get("tool") or {}).get("uv") or {}
+    urls = {i.get("name"): i.get("url") for i in uv.get("index") or [] if isinstance(i, dict)}
+    found = {}
+    for name, entries in (uv.get("sources") or {}).items():
+        entries = entries if isinstance(entries, list) else [entries]
+        named = [urls.get(e["index"], e["index"]) for e in entries if isinstance(e, dict) and "index" in e]
+        direct = next((e.get("git") or e.get("url") or e.get("path") for e in entries
+                       if isinstance(e, dict) and not e.get("index")), None)
+        found[re.sub(r"[-_.]+", "-", name).lower()] = (tuple(dict.fromkeys(named)), direct)
+    return found
 
 
 def _find_string(text: str, value: str, cursor: int) -> int:

@@ -125,3 +125,25 @@ def test_explicit_conda_lock_urls_name_the_package_from_the_file_name(tmp_path):
                                 "numpy-1.26.4-py311h64a7726_0.conda#a502d7aad449a1206efb366d6a12c52d\nscipy=1.11\n"})
     assert [(p.name, p.specifier, p.version, bool(p.url)) for p in packages] == [
         ("numpy", "==1.26.4", "1.26.4", True), ("scipy", "=1.11", "1.11", False)]
+
+
+def test_poetry_constraint_lists_and_sources(tmp_path):
+    # a list of per-marker constraints used to crash the inventory; `source = ...` picks the index
+    pyproject = ('[tool.poetry.dependencies]\npython = "^3.11"\nnumpy = "1.26.4"\n'
+                 'torch = [{markers = "sys_platform == \'linux\'", source = "cpu"}, {version = "2.5.1"}]\n'
+                 '[[tool.poetry.source]]\nname = "cpu"\nurl = "https://download.pytorch.org/whl/cpu"\n')
+    df, packages, source = inventory(tmp_path, "FROM python:3.11-slim\nCOPY . .\nRUN poetry install\n",
+                                     {"pyproject.toml": pyproject})
+    found = {p.name: (p.specifier, p.index_urls) for p in packages}
+    assert found == {"numpy": ("==1.26.4", ()), "torch": ("", ("https://download.pytorch.org/whl/cpu",))}
+
+
+def test_uv_sources_choose_the_index_for_uv_sync(tmp_path):
+    pyproject = ('[project]\nname = "svc"\ndependencies = ["torch==2.5.1", "numpy"]\n'
+                 '[tool.uv.sources]\ntorch = [{ index = "pytorch-cpu", marker = "sys_platform == \'linux\'" }]\n'
+                 '[[tool.uv.index]]\nname = "pytorch-cpu"\nurl = "https://download.pytorch.org/whl/cpu"\n'
+                 'explicit = true\n')
+    df, packages, source = inventory(tmp_path, "FROM python:3.11-slim\nCOPY . .\nRUN uv sync --no-dev\n",
+                                     {"pyproject.toml": pyproject})
+    assert [(p.name, p.index_urls) for p in packages] == [
+        ("torch", ("https://download.pytorch.org/whl/cpu",)), ("numpy", ())]

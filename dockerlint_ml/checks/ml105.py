@@ -1,8 +1,5 @@
 """ML105 unpinned-vcs-requirement: a VCS requirement not at a full commit, or a URL requirement without a hash."""
-from pathlib import Path
-
 from dockerlint_ml.finding import Severity
-from dockerlint_ml.installs import uv_sync
 from dockerlint_ml.packages import installed_packages, report
 from dockerlint_ml.registry import rule
 from dockerlint_ml.requirements import url_hash, vcs_commit
@@ -14,7 +11,7 @@ def check(df, ctx):
     seen = set()
     for package in installed_packages(df, ctx.build):
         req = package.requirement
-        if req is None or req.kind not in ("vcs", "url") or _locked(package):
+        if req is None or req.kind not in ("vcs", "url") or package.locked:
             continue
         key = (package.source.path if package.source else None, package.start)
         if key in seen:  # the same requirements file installed by two RUNs
@@ -62,15 +59,3 @@ def _remote(repo: str) -> str:
     """The repository as its VCS names it: `git+https://host/repo` -> `https://host/repo`."""
     scheme, plus, rest = repo.partition("+")
     return rest if plus and "://" not in scheme else repo
-
-
-def _locked(package) -> bool:
-    """A pyproject.toml dependency installed by `uv sync` / `poetry install` next to a lock file: the lock
-    records the commit, whatever the dependency says."""
-    if package.source is None or Path(package.source.path).name != "pyproject.toml":
-        return False
-    folder = Path(package.source.path).parent
-    if package.manager == "poetry":
-        return (folder / "poetry.lock").is_file()
-    syncs = any(uv_sync(command) for command in package.instruction.commands)
-    return syncs and (folder / "uv.lock").is_file()
