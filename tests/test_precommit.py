@@ -35,7 +35,9 @@ def test_precommit_hook_fails_then_passes(tmp_path):
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "ML102" in failing.stdout and "torch has no exact version" in failing.stdout
 
-    (repo / "Dockerfile").write_text("FROM python:3.11-slim\nRUN pip install --no-cache-dir torch==2.4.1\n")
+    (repo / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nRUN --mount=type=cache,target=/root/.cache/pip \\\n"
+        "    pip install --index-url https://download.pytorch.org/whl/cpu torch==2.4.1+cpu\nUSER 1000\n")
     git("add", "Dockerfile", cwd=repo)
     passing = try_repo(repo, env)
     assert passing.returncode == 0, passing.stdout + passing.stderr
