@@ -73,12 +73,6 @@ class Package:
         return tuple(int(p) for p in match.group(1).split(".")) if match else None
 
     @property
-    def pypi_default_index(self) -> bool:
-        """pip resolves it from PyPI: no --index-url replacing PyPI, no direct URL (extra indexes still
-        let PyPI win on version ties, so they do not count)."""
-        return self.manager in ("pip", "uv", "poetry") and not self.index_urls and not self.url
-
-    @property
     def locked(self) -> bool:
         """A pyproject.toml dependency installed by `uv sync` / `poetry install` beside its lock file: the lock,
         not the dependency's specifier, decides what is installed."""

@@ -36,10 +36,8 @@ def test_run_arguments_with_indexes_and_templated_versions(tmp_path):
     assert (torch.name, torch.version, torch.local_tag, torch.release) == ("torch", "2.5.1+cu121", "cu121", (2, 5, 1))
     assert torch.index_urls == ("https://download.pytorch.org/whl/cu121",)
     assert torch.extra_index_urls == ("https://x/simple",)
-    assert not torch.pypi_default_index
     assert where(numpy, source) == ("Dockerfile", 4, "numpy")
     assert (jax.manager, jax.extras, jax.specifier, jax.version) == ("uv", ("cuda12",), ">=0.4", None)
-    assert jax.pypi_default_index
 
 
 def test_requirements_file_lines_and_its_index_options(tmp_path):
