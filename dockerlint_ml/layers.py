@@ -107,10 +107,10 @@ class CacheUse:
 
     @property
     def mount_suffixes(self) -> tuple[str, ...]:
-        """Mount targets that hold this cache whoever's home they are in."""
+        """Mount targets that hold this cache whoever's home they are in (pip's cache is not in uv's mount)."""
         if self.kind == "conda":
             return ("/pkgs",)
-        return ("/.cache", "/.cache/pip", "/.cache/uv")
+        return ("/.cache", f"/.cache/{self.kind}")
 
 
 def cache_use(instruction, command: Command) -> CacheUse | None:
