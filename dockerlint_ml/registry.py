@@ -87,7 +87,7 @@ def resolve(selector: str) -> list[Rule]:
     by_name = [r for r in rules.values() if r.name == key.lower()]
     if by_name:
         return by_name
-    by_alias = [r for r in rules.values() if upper in r.aliases]
+    by_alias = [r for r in rules.values() if upper in (a.upper() for a in r.aliases)]  # DL3000, WorkdirRelativePath
     if by_alias:
         return by_alias
     if upper.startswith("ML") and upper[2:].isdigit():

@@ -41,6 +41,7 @@ def test_resolve_accepts_code_name_alias_prefix_and_all():
     assert [r.code for r in resolve("ML101")] == ["ML101"]
     assert [r.code for r in resolve("base-image-unpinned")] == ["ML101"]
     assert [r.code for r in resolve("DL3007")] == ["ML101"]
+    assert [r.code for r in resolve("dl3007")] == ["ML101"]  # aliases match case-insensitively
     assert resolve("ml1") and all(r.code.startswith("ML1") for r in resolve("ML1"))
     assert len(resolve("ALL")) == len(all_rules())
     assert resolve("ML999") == [] and resolve("nope") == []
