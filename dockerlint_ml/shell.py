@@ -199,6 +199,8 @@ class _Tokenizer:
         self.n = len(self.s)
         self.commands: list[Command] = []
         self.depth = 0  # open compound commands (if/for/while/case/{/function) and subshells
+        self.cases = 0  # open `case … esac`
+        self.expect_pattern = False  # the next `)` ends a case pattern (after `case x in` and after `;;`)
         self._new_command()
         self._new_word()
 
@@ -282,6 +284,12 @@ class _Tokenizer:
                 self.depth += 1
             elif word.value in _CLOSERS:
                 self.depth = max(0, self.depth - 1)
+            if word.value == "case":
+                self.cases += 1
+                self.expect_pattern = True
+            elif word.value == "esac" and self.cases:
+                self.cases -= 1
+                self.expect_pattern = False
             if word.value in ("for", "case", "select", "function", "[["):
                 break  # what follows is not a command
 
@@ -449,6 +457,8 @@ class _Tokenizer:
         if two in ("&&", "||", ";;", "|&", ";&"):
             operator = "|" if two == "|&" else ";" if two[0] == ";" else two
             self._end_command(operator, i)
+            if two in (";;", ";&") and self.cases:
+                self.expect_pattern = True  # the next case arm begins with its pattern
             return i + 2
         self._end_command(s[i], i)
         return i + 1
@@ -482,7 +492,13 @@ class _Tokenizer:
         return j
 
     def _paren(self, ch: str, i: int) -> None:
-        """Subshells, function definitions and `case` patterns are not modelled: mark them unknown."""
+        """A case pattern's `)` ends the pattern: the arm's command starts after it. Subshells and function
+        definitions are not modelled: mark them unknown."""
+        if self.cases and self.expect_pattern:
+            if ch == ")":
+                self.expect_pattern = False
+                self._new_command()  # drop the pattern words (`"linux/arm64" | *`)
+            return  # `(` may open a pattern: `(a|b) cmd`
         if self.cmd_start is None:
             self.cmd_start = i
         self.cmd_end = i + 1

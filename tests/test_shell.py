@@ -245,3 +245,14 @@ def test_long_commands_are_fast_enough():
     text = "pip install " + " ".join(f"'pkg{i}>=1' $V{i}" for i in range(3000))
     cmds = parse(text)
     assert len(cmds[0].words) == 6002
+
+
+def test_case_arms_are_commands_after_their_pattern():
+    text = ('case ${TARGETPLATFORM} in\n'
+            '  "linux/arm64")  pip install torch ;;\n'
+            '  *)  pip install --extra-index-url https://x torchvision ;;\n'
+            'esac && conda clean -ya\n')
+    argvs = [[w.value for w in c.argv] for c in parse_script(text, 0)]
+    assert ["pip", "install", "torch"] in argvs
+    assert ["pip", "install", "--extra-index-url", "https://x", "torchvision"] in argvs
+    assert ["conda", "clean", "-ya"] in argvs

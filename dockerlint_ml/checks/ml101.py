@@ -1,6 +1,12 @@
 """ML101 base-image-unpinned: FROM without a tag or digest, or with `latest`."""
+import re
+
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.registry import rule
+
+# The characters an image reference can hold; anything else (`ARG BASE=<jupyter>`, a placeholder the build
+# must override) is no image at all, which a missing tag is the least of (InvalidDefaultArgInFrom's concern).
+_REFERENCE = re.compile(r"[A-Za-z0-9._:/@-]+")
 
 
 @rule("ML101", "base-image-unpinned", Severity.WARNING,
@@ -8,7 +14,9 @@ from dockerlint_ml.registry import rule
 def check(df, ctx):
     for stage in df.stages:
         base = stage.base
-        if stage.parent is not None or base.is_scratch or base.unresolved or base.digest or not base.value:
+        if stage.parent is not None or base.is_scratch or base.unresolved or base.digest:
+            continue
+        if not _REFERENCE.fullmatch(base.value):
             continue
         if base.tag is not None and base.tag != "latest":
             continue

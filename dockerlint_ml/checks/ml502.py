@@ -8,7 +8,7 @@ from dockerlint_ml.secrets import is_reference, is_secret_name, settings
 
 @rule("ML502", "secret-in-arg-env", Severity.ERROR,
       "An ARG or ENV holds a credential (token, API key, password), which the image or its history keeps.",
-      aliases=("DL3064",))
+      aliases=("DL3064", "SecretsUsedInArgOrEnv"))
 def check(df, ctx):
     for instruction in df.instructions:
         for setting in settings(instruction):

@@ -13,7 +13,7 @@ _BASH_SH_BASES = ("ubi", "centos", "fedora", "rockylinux", "almalinux", "amazonl
 
 @rule("ML601", "shell-form-cmd", Severity.WARNING,
       "The CMD or ENTRYPOINT that the final image runs is in shell form, so SIGTERM never reaches the server.",
-      aliases=("DL3025",))
+      aliases=("DL3025", "JSONArgsRecommended"))
 def check(df, ctx):
     current = launch(df)
     entrypoint, cmd = current.entrypoint, current.cmd
