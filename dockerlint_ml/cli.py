@@ -64,8 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="print a count per rule instead of findings")
     check.add_argument("--no-color", action="store_true", help="no colors (NO_COLOR is honoured too)")
     check.add_argument("--config", metavar="FILE", help="configuration file (default: nearest .dlint.yaml or "
-                       "pyproject.toml [tool.dlint] above each Dockerfile)")
-    check.add_argument("--format", default="text", choices=["text", "json", "sarif", "github", "gitlab"],
+                       "pyproject.toml [tool.dlint] above each Dockerfile, else a hadolint config)")
+    check.add_argument("--shellcheck", action="store_true",
+                       help="also run ShellCheck on RUN scripts (pip install 'dockerlint-ml[shellcheck]')")
+    check.add_argument("--format", default="text",
+                       choices=["text", "json", "sarif", "github", "gitlab", "checkstyle", "junit"],
                        help="output format (default: text)")
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     check.set_defaults(run=run_check)
@@ -122,21 +125,26 @@ def _config_for(path: str, args, cache: dict) -> Config:
         location = find_config(start)
     if location not in cache:
         config = load_config(location) if location else Config()
+        for notice in config.notices:  # e.g. which hadolint config was translated: once per file read
+            print(notice, file=sys.stderr)
         if args.select:
             config.select = [s for value in args.select for s in value.replace(",", " ").split()]
+            config.extend_select = []
         if args.ignore:
             config.ignore = config.ignore + [s for value in args.ignore for s in value.replace(",", " ").split()]
         if args.failure_threshold:
             config.failure_threshold = Severity.parse(args.failure_threshold)
+        config.shellcheck |= args.shellcheck
         config.enabled_rules()  # validate selectors now: unknown codes are a usage error (exit 2)
         cache[location] = config
     return cache[location]
 
 
 def run_check(args) -> int:
-    from dockerlint_ml.engine import RuleCrash, lint_source
+    from dockerlint_ml.engine import RuleCrash, ToolError, lint_source
     from dockerlint_ml.registry import all_rules
     from dockerlint_ml import report
+    from dockerlint_ml.finding import Finding
 
     if args.context and not os.path.isdir(args.context):
         raise UsageError(f"--context {args.context}: not a folder")
@@ -148,6 +156,8 @@ def run_check(args) -> int:
         try:
             source = decode("<stdin>", sys.stdin.buffer.read()) if path == "-" else read_source(path)
             result = lint_source(source, config, args.context or (os.getcwd() if path == "-" else None))
+        except ToolError as exc:  # no Dockerfile can be checked as asked: stop here
+            raise UsageError(str(exc)) from None
         except (InputError, RuleCrash) as exc:
             print(f"dlint: error: {exc}", file=sys.stderr)
             errors += 1
@@ -159,7 +169,7 @@ def run_check(args) -> int:
                 continue
             seen.add(key)
             findings.append(finding)
-            failed |= finding.severity >= config.failure_threshold
+            failed |= config.fails_on(finding.severity)
     stream = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
         color = report.use_color(stream, args.no_color)

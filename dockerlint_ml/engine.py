@@ -17,6 +17,10 @@ class RuleCrash(Exception):
     """A rule raised: a bug in dlint, reported as one line (exit 2) rather than a traceback."""
 
 
+class ToolError(Exception):
+    """An external program dlint was asked to run (shellcheck) is missing or broken: exit 2, one line."""
+
+
 @dataclass
 class LintResult:
     dockerfile: Dockerfile
@@ -43,6 +47,10 @@ def lint_source(source: SourceText, config: Config, context_dir: str | Path | No
             if finding.path != source.path:
                 finding.path = _display_path(finding.path)
             result.findings.append(finding)
+    if config.shellcheck:
+        from dockerlint_ml import shellcheck
+
+        result.findings.extend(shellcheck.lint(df, config))
     result.findings = _unsuppressed(df, result.findings)
     result.findings.sort(key=Finding.sort_key)
     for finding in result.findings:

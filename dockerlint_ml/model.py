@@ -22,7 +22,7 @@ KNOWN_INSTRUCTIONS = frozenset(
     "USER VOLUME WORKDIR".split()
 )
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$")
-_HEREDOC_MARKER = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+HEREDOC_MARKER = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 
 
@@ -134,8 +134,8 @@ class Instruction:
         if self.json:
             return shell.parse_exec(self.exec_words)
         commands = []
-        script_heredocs = self.heredocs if _runs_heredoc_as_script(self.rest.text) else []
-        if not script_heredocs or _HEREDOC_MARKER.sub("", self.rest.text).strip():
+        script_heredocs = self.heredocs if runs_heredoc_as_script(self.rest.text) else []
+        if not script_heredocs or HEREDOC_MARKER.sub("", self.rest.text).strip():
             commands.extend(shell.parse_shell(self.rest))
         for doc in script_heredocs:
             commands.extend(shell.parse_script(self.source_text[doc.start:doc.end], doc.start))
@@ -263,7 +263,7 @@ def _error_line(source: SourceText, message: str) -> int:
         return int(match.group(1))
     if "heredoc" in message:
         for line in range(source.line_count, 0, -1):
-            if _HEREDOC_MARKER.search(source.line_text(line)):
+            if HEREDOC_MARKER.search(source.line_text(line)):
                 return line
     return 1
 
@@ -331,7 +331,7 @@ def _flags(rest: Mapped, pos: int) -> tuple[list[Flag], int]:
 def _heredocs(src: SourceText, command, last_line: int) -> list[Heredoc]:
     """Locate each heredoc body: the lines after the instruction line, up to its terminator."""
     located, line = [], last_line + 1
-    markers = {m.group(3): m for m in _HEREDOC_MARKER.finditer((command.original or "").split("\n", 1)[0])}
+    markers = {m.group(3): m for m in HEREDOC_MARKER.finditer((command.original or "").split("\n", 1)[0])}
     for doc in command.heredocs:
         marker = markers.get(doc.name)
         strip_tabs = bool(marker and marker.group(1))
@@ -347,9 +347,9 @@ def _heredocs(src: SourceText, command, last_line: int) -> list[Heredoc]:
     return located
 
 
-def _runs_heredoc_as_script(text: str) -> bool:
+def runs_heredoc_as_script(text: str) -> bool:
     """`RUN <<EOF` or `RUN bash <<EOF` run the body as a shell script; `RUN python <<EOF` does not."""
-    program = _HEREDOC_MARKER.sub("", text).split()
+    program = HEREDOC_MARKER.sub("", text).split()
     return not program or program[0].rsplit("/", 1)[-1] in ("sh", "bash", "dash", "ash", "zsh")
 
 

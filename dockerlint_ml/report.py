@@ -1,4 +1,4 @@
-"""Rendering findings: text for people, JSON / SARIF / GitHub / GitLab for machines.
+"""Rendering findings: text for people, JSON / SARIF / GitHub / GitLab / Checkstyle / JUnit for machines.
 
 docs/output-formats.md documents every format; keep the two in step. `rich` is imported only when a
 text report needs color or code frames, so the machine formats and piped text start fast.
@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 from collections import Counter
 from pathlib import PurePath
 from typing import IO
@@ -19,11 +20,12 @@ from dockerlint_ml.finding import Applicability, Finding, Severity
 from dockerlint_ml.registry import Rule
 from dockerlint_ml.text import SourceText
 
-FORMATS = ("text", "json", "sarif", "github", "gitlab")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "checkstyle", "junit")
 
 # The one place that says where the project lives: SARIF's informationUri and the rules' helpUri.
 PROJECT_URL = "https://github.com/dockerlint-ml/dlint"
 RULE_DOC_URL = PROJECT_URL + "/blob/main/rules/{code}.md"
+SHELLCHECK_URL = "https://www.shellcheck.net/wiki/{code}"  # --shellcheck findings (SC2086) have no rule page
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -51,6 +53,10 @@ def render(findings: list[Finding], fmt: str, *, rules: dict[str, Rule], sources
             stream.write(github_command(finding) + "\n")
     elif fmt == "gitlab":
         stream.write(json.dumps(gitlab_report(ordered, sources), indent=2) + "\n")
+    elif fmt == "checkstyle":
+        stream.write(checkstyle_report(ordered, sources))
+    elif fmt == "junit":
+        stream.write(junit_report(ordered, sources))
     else:
         raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
@@ -237,8 +243,13 @@ def _rule_descriptor(code: str, rule: Rule | None, name: str) -> dict:
     if rule is not None:
         descriptor["shortDescription"] = {"text": rule.summary}
         descriptor["defaultConfiguration"] = {"level": SARIF_LEVEL[rule.severity]}
-    descriptor["helpUri"] = RULE_DOC_URL.format(code=code)
+    descriptor["helpUri"] = help_url(code)
     return descriptor
+
+
+def help_url(code: str) -> str:
+    """Where a finding's code is explained: the rule's page, or ShellCheck's wiki for SC codes."""
+    return (SHELLCHECK_URL if code.startswith("SC") else RULE_DOC_URL).format(code=code)
 
 
 def _sarif_fix(finding: Finding) -> dict:
@@ -338,3 +349,71 @@ def gitlab_report(findings: list[Finding], sources: dict[str, SourceText]) -> li
         }
         for finding, fingerprint in zip(findings, fingerprints(findings, sources))
     ]
+
+
+# --- Checkstyle and JUnit XML -------------------------------------------------------------------
+
+# Characters XML 1.0 cannot hold at all, even escaped: they are shown as U+FFFD.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return _XML_INVALID.sub("\ufffd", value)
+
+
+def _xml_document(root) -> str:
+    import xml.etree.ElementTree as ET
+
+    for element in root.iter():  # ElementTree escapes markup characters but not what XML cannot hold
+        element.attrib = {key: _xml_text(str(value)) for key, value in element.attrib.items()}
+        if element.text:
+            element.text = _xml_text(element.text)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _files(findings: list[Finding], sources: dict[str, SourceText]) -> list[tuple[str, list[Finding]]]:
+    """Every file checked or pointed into (the Dockerfiles in `sources` too, clean ones included), sorted,
+    with its findings."""
+    by_path: dict[str, list[Finding]] = {path: [] for path in sources}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    return sorted(by_path.items())
+
+
+def checkstyle_report(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+    """Checkstyle 4.3 XML, as hadolint writes it: <file name> per file, <error line column severity message
+    source="CODE"> per finding. Jenkins (Warnings NG), SonarQube, reviewdog and GitLab converters read it."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("checkstyle", version="4.3")
+    for path, found in _files(findings, sources):
+        element = ET.SubElement(root, "file", name=path)
+        for finding in found:
+            ET.SubElement(element, "error", line=str(finding.line), column=str(finding.column),
+                          severity=str(finding.severity), message=finding.message, source=finding.code)
+    return _xml_document(root)
+
+
+def junit_report(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+    """JUnit XML for GitLab's `artifacts:reports:junit`, Jenkins' junit step and other test-report viewers:
+    one <testsuite> per file, one failing <testcase> per finding, a passing one for a clean file."""
+    import xml.etree.ElementTree as ET
+
+    files = _files(findings, sources)
+    tests = sum(max(1, len(found)) for _, found in files)
+    root = ET.Element("testsuites", name="dlint", tests=str(tests), failures=str(len(findings)), errors="0",
+                      time="0")
+    for path, found in files:
+        suite = ET.SubElement(root, "testsuite", name=path, tests=str(max(1, len(found))),
+                              failures=str(len(found)), errors="0", skipped="0", time="0")
+        if not found:
+            ET.SubElement(suite, "testcase", name="dlint", classname=path, file=path, time="0")
+        for finding in found:
+            name = f"{finding.code} {finding.name} at {finding.line}:{finding.column}"
+            case = ET.SubElement(suite, "testcase", name=name, classname=path, file=path, line=str(finding.line),
+                                 time="0")
+            failure = ET.SubElement(case, "failure", message=finding.message, type=str(finding.severity))
+            failure.text = (f"{finding.path}:{finding.line}:{finding.column}: {finding.code} [{finding.severity}] "
+                            f"{finding.message}\n{help_url(finding.code)}")
+    return _xml_document(root)

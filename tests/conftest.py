@@ -35,3 +35,13 @@ def corpus_params():
     if not files:
         return [pytest.param(None, marks=pytest.mark.skip(reason="DLINT_CORPUS not set"))]
     return [pytest.param(path, id=path.parent.name if path.parent.parent.name == "realworld" else str(path.relative_to(corpus_dir()))) for path in files]
+
+
+@pytest.fixture(autouse=True)
+def _no_user_hadolint_config(tmp_path_factory, monkeypatch):
+    """A ~/.hadolint.yaml on the machine running the tests must not change dlint's results: without a
+    dlint config, dlint reads the user's hadolint config (tests of that set HOME themselves)."""
+    home = tmp_path_factory.getbasetemp() / "empty-home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)

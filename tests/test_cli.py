@@ -190,3 +190,57 @@ def test_in_process_main_returns_codes(project, monkeypatch, capsys):
     monkeypatch.chdir(project)
     assert main(["check", "--select", "ML102", "Dockerfile"]) == 1
     assert "ML102" in capsys.readouterr().out
+
+
+# --- hadolint compatibility, checkstyle / junit --------------------------------------------------------
+
+
+def test_hadolint_config_read_when_no_dlint_config(project):
+    (project / ".hadolint.yaml").write_text(
+        "ignored: [DL3013, SC2086, DL9999]\noverride:\n  error: [DL3042]\nfailure-threshold: error\n")
+    (project / "Dockerfile.b").write_text(BAD)
+    code, out, err = run(["check", "Dockerfile", "Dockerfile.b"], project)
+    assert code == 1 and "ML102" not in out and "Dockerfile:2:5: ML201 [error]" in out
+    # told once per run, however many Dockerfiles use it
+    assert err.count("dlint: using hadolint config") == 1
+    assert f"dlint: using hadolint config {project / '.hadolint.yaml'} (translated: 2 ignores, 1 override, " \
+           "failure-threshold)" in err
+    assert err.count("no dlint rule covers DL9999") == 1
+
+
+def test_hadolint_config_never_fail_and_explicit_config(project):
+    (project / "ci").mkdir()
+    (project / "ci" / "lint.yaml").write_text("failure-threshold: none\nignored: [DL3042]\n")
+    code, out, err = run(["check", "--config", "ci/lint.yaml", "Dockerfile"], project)
+    assert code == 0 and "ML102" in out and "ML201" not in out and "using hadolint config ci/lint.yaml" in err
+    # the command line still decides
+    assert run(["check", "--config", "ci/lint.yaml", "--failure-threshold", "info", "Dockerfile"], project)[0] == 1
+
+
+def test_dlint_config_beats_hadolint_config(project):
+    (project / ".hadolint.yaml").write_text("ignored: [DL3042]\n")
+    (project / ".dlint.yaml").write_text("ignore: [ML102]\n")
+    code, out, err = run(["check", "Dockerfile"], project)
+    assert "ML201" in out and "ML102" not in out and "hadolint" not in err
+
+
+def test_docker_check_skip_directive(project):
+    from dockerlint_ml.registry import resolve
+
+    rules = resolve("MaintainerDeprecated")
+    if not rules:
+        pytest.skip("no rule covers Docker's MaintainerDeprecated check yet")
+    code = rules[0].code
+    body = "FROM python:3.11-slim\nMAINTAINER me\n"
+    (project / "Dockerfile").write_text(body)
+    assert f"Dockerfile:2:1: {code}" in run(["check", "--select", code, "Dockerfile"], project)[1]
+    (project / "Dockerfile").write_text("# check=skip=MaintainerDeprecated;error=true\n" + body)
+    assert run(["check", "--select", code, "Dockerfile"], project)[:2] == (0, "All checks passed.\n")
+
+
+@pytest.mark.parametrize("fmt, root", [("checkstyle", "checkstyle"), ("junit", "testsuites")])
+def test_xml_formats(project, fmt, root):
+    import xml.etree.ElementTree as ET
+
+    code, out, _ = run(["check", "--format", fmt, "Dockerfile"], project)
+    assert code == 1 and ET.fromstring(out).tag == root and "ML102" in out

@@ -345,3 +345,70 @@ def test_gitlab_fingerprints_unique_and_stable():
     before = json.loads(render("gitlab", [finding]))[0]["fingerprint"]
     after = json.loads(render("gitlab", [shifted], sources_=moved))[0]["fingerprint"]
     assert before == after
+
+
+# --- checkstyle and junit ------------------------------------------------------------------------------
+
+import xml.etree.ElementTree as ET  # noqa: E402
+
+NASTY = "quotes \" ' <tag> & ]]> tab\there\nnew line \x1b[31m \x00 done"
+
+
+def nasty_findings() -> list[Finding]:
+    return make_findings() + [Finding("SC2086", "shellcheck", Severity.INFO, NASTY, "Dockerfile", 2, 14, 2, 16,
+                                      dockerfile="Dockerfile")]
+
+
+def test_checkstyle_shape_and_escaping():
+    out = render("checkstyle", nasty_findings())
+    assert out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<checkstyle version="4.3">')
+    root = ET.fromstring(out)
+    files = root.findall("file")
+    assert [f.get("name") for f in files] == ["Dockerfile", ODD_PATH]  # sorted; every checked file listed
+    errors = files[0].findall("error")
+    assert [(e.get("line"), e.get("column"), e.get("severity"), e.get("source")) for e in errors] == [
+        ("2", "5", "warning", "ML201"), ("2", "14", "info", "SC2086"), ("3", "1", "info", "ML301")]
+    # markup, quotes, tabs and newlines survive; characters XML cannot hold become U+FFFD
+    assert errors[1].get("message") == NASTY.replace("\x1b", "\ufffd").replace("\x00", "\ufffd")
+
+
+def test_checkstyle_lists_clean_files():
+    root = ET.fromstring(render("checkstyle", []))
+    assert [(f.get("name"), len(f)) for f in root] == [("Dockerfile", 0), (ODD_PATH, 0)]
+
+
+def test_junit_shape():
+    out = render("junit", nasty_findings())
+    root = ET.fromstring(out)
+    assert root.tag == "testsuites" and root.get("tests") == "4" and root.get("failures") == "4"
+    suites = root.findall("testsuite")
+    assert [(s.get("name"), s.get("tests"), s.get("failures")) for s in suites] == [
+        ("Dockerfile", "3", "3"), (ODD_PATH, "1", "1")]
+    case = suites[0].findall("testcase")[0]
+    assert case.get("name") == "ML201 pip-cache-in-layer at 2:5"
+    assert case.get("classname") == "Dockerfile" and case.get("file") == "Dockerfile" and case.get("line") == "2"
+    failure = case.find("failure")
+    assert failure.get("message") == "pip cache is kept in this layer" and failure.get("type") == "warning"
+    assert failure.text == ("Dockerfile:2:5: ML201 [warning] pip cache is kept in this layer\n"
+                            "https://github.com/dockerlint-ml/dlint/blob/main/rules/ML201.md")
+    assert suites[0].findall("testcase")[1].find("failure").text.endswith("https://www.shellcheck.net/wiki/SC2086")
+
+
+def test_junit_clean_files_pass():
+    root = ET.fromstring(render("junit", []))
+    assert root.get("tests") == "2" and root.get("failures") == "0"
+    for suite in root:
+        (case,) = suite
+        assert case.get("name") == "dlint" and case.find("failure") is None
+
+
+def test_xml_formats_are_deterministic():
+    for fmt in ("checkstyle", "junit"):
+        assert render(fmt, nasty_findings()) == render(fmt, list(reversed(nasty_findings())))
+
+
+def test_shellcheck_findings_in_sarif(sarif_validator):
+    log = json.loads(render("sarif", nasty_findings()))
+    assert sarif_validator.is_valid(log)
+    descriptor = next(r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "SC2086")
+    assert descriptor == {"id": "SC2086", "name": "shellcheck", "helpUri": "https://www.shellcheck.net/wiki/SC2086"}
