@@ -358,6 +358,19 @@ def _root_without_user(case: Case, code: str, line: int, rule: Rule | None) -> b
     return not any(i.keyword == "USER" for stage in case.dockerfile.final_lineage for i in stage.instructions)
 
 
+def _copy_into_dot(case: Case, code: str, line: int, rule: Rule | None) -> bool:
+    """`COPY a b .`: BuildKit copies into the WORKDIR; hadolint's DL3021 wants `./`."""
+    instruction = _instruction(case, line)
+    return code == "DL3021" and instruction is not None and bool(instruction.paths) and \
+        instruction.paths[-1][1].rstrip("/") in (".", "..")
+
+
+def _add_places_like_copy(case: Case, code: str, line: int, rule: Rule | None) -> bool:
+    """ADD to a relative destination before any WORKDIR: hadolint's DL3045 checks only COPY."""
+    instruction = _instruction(case, line)
+    return code == "ML732" and instruction is not None and instruction.keyword == "ADD"
+
+
 DIVERGENCES = {
     "stage-aware-size-rules": _stage_aware,
     "arg-templated-base-images": _arg_templated_base,
@@ -379,6 +392,8 @@ DIVERGENCES = {
     "consecutive-run-counting": _consecutive_run_counting,
     "secret-name-matching": _secret_name_matching,
     "root-without-user": _root_without_user,
+    "copy-into-dot": _copy_into_dot,
+    "add-places-like-copy": _add_places_like_copy,
 }
 
 
