@@ -55,6 +55,7 @@ class Case:
     hadolint: set[tuple[str, int]] = field(default_factory=set)  # (DL code, instruction line)
     dlint: set[tuple[str, int]] = field(default_factory=set)  # (ML code, instruction line)
     hadolint_parse_error: bool = False
+    dlint_severity: dict[tuple[str, int], str] = field(default_factory=dict)  # the worst, per (ML code, line)
 
 
 def corpus_cases(corpus: Path) -> list[Case]:
@@ -102,7 +103,10 @@ def run_dlint(cases: list[Case]) -> None:
         case.dockerfile = result.dockerfile
         for finding in result.findings:
             if finding.path == source.path:
-                case.dlint.add((finding.code, instruction_line(case, finding.line)))
+                key = (finding.code, instruction_line(case, finding.line))
+                case.dlint.add(key)
+                if str(finding.severity) == "error" or key not in case.dlint_severity:
+                    case.dlint_severity[key] = str(finding.severity)
 
 
 def instruction_line(case: Case, line: int) -> int:
@@ -371,6 +375,38 @@ def _add_places_like_copy(case: Case, code: str, line: int, rule: Rule | None) -
     return code == "ML732" and instruction is not None and instruction.keyword == "ADD"
 
 
+def _final_image_only(case: Case, code: str, line: int, rule: Rule | None) -> bool:
+    """hadolint's DL3057 (no HEALTHCHECK) fires at every FROM and DL3066 (non-numeric USER) at every USER; dlint's
+    ML605 and ML729 judge only the image that ships: its final stage, and the USER it runs as."""
+    if code not in ("DL3057", "DL3066") or case.dockerfile is None:
+        return False
+    instruction = _instruction(case, line)
+    if instruction is None or instruction.stage is None:
+        return False
+    if code == "DL3057":
+        return instruction.stage is not case.dockerfile.final_stage
+    users = [i for stage in case.dockerfile.final_lineage for i in stage.instructions if i.keyword == "USER"]
+    last_user = max(users, key=lambda i: i.start_line, default=None)
+    return instruction is not last_user or "$" in " ".join(instruction.args) or _windows(case)
+
+
+def _windows(case: Case) -> bool:
+    base = case.dockerfile.final_lineage[-1].base if case.dockerfile.final_lineage else None
+    return base is not None and any(word in base.value.lower() for word in ("windows", "nanoserver", "servercore"))
+
+
+def _platform_variables_only(case: Case, code: str, line: int, rule: Rule | None) -> bool:
+    """hadolint's DL3029 reports any `FROM --platform`; dlint's ML713 follows Docker's check and reports only a
+    constant platform, except on a stage named for its architecture (`AS base-arm64`)."""
+    return code == "DL3029" and (case.dlint_severity.get(("ML713", line)) is None)
+
+
+def _docker_build_check_only(case: Case, code: str, line: int, rule: Rule | None) -> bool:
+    """ML712 covers hadolint's DL3044 (its error findings) and Docker's UndefinedVar checks (its warnings),
+    which hadolint does not have."""
+    return code == "ML712" and case.dlint_severity.get((code, line)) != "error"
+
+
 DIVERGENCES = {
     "stage-aware-size-rules": _stage_aware,
     "arg-templated-base-images": _arg_templated_base,
@@ -394,6 +430,9 @@ DIVERGENCES = {
     "root-without-user": _root_without_user,
     "copy-into-dot": _copy_into_dot,
     "add-places-like-copy": _add_places_like_copy,
+    "final-image-only": _final_image_only,
+    "platform-variables-only": _platform_variables_only,
+    "docker-build-check-only": _docker_build_check_only,
 }
 
 

@@ -40,6 +40,8 @@ def lint_source(source: SourceText, config: Config, context_dir: str | Path | No
         ctx = RuleContext(rule, source, config.rule_options(rule), build, config.severity.get(rule.code))
         try:
             found = list(rule.check(df, ctx))
+        except InputError:
+            raise  # a file of the context that cannot be read (.dockerignore, requirements): the user's error
         except Exception as exc:  # noqa: BLE001 - any rule bug must surface as one line, not a traceback
             raise RuleCrash(f"{source.path}: internal error in rule {rule.code} ({rule.name}): "
                             f"{type(exc).__name__}: {exc}") from exc
