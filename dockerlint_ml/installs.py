@@ -1,4 +1,5 @@
-"""Recognise package tools in a shell Command: pip/uv, conda/mamba/micromamba, apt, curl/wget.
+"""Recognise package tools in a shell Command: pip/uv, conda/mamba/micromamba, apt, curl/wget, and (one
+recogniser, `package_command`) apk, yum/dnf/microdnf, zypper, npm, yarn, gem and go.
 
 Every recogniser returns None for a command it does not recognise, and keeps Word references (with
 their source offsets) so rules can report and fix the exact text.
@@ -383,3 +384,150 @@ def download(cmd: Command) -> Download | None:
         output=outputs[-1] if outputs else None,
         remote_name=tool == "curl" and any(o.name in ("-O", "--remote-name", "--remote-name-all") for o in options),
     )
+
+
+def download_options(fetch: Download) -> list[Option]:
+    """Every option of a curl or wget command, combined short flags split (`-qO-` gives -q and -O)."""
+    valued = _CURL_VALUED if fetch.tool == "curl" else _WGET_VALUED
+    return parse_args(fetch.command.argv[1:], valued)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# apk, yum / dnf / microdnf, zypper, npm, yarn, gem, go
+
+APK_TOOLS = frozenset({"apk"})
+DNF_TOOLS = frozenset({"yum", "dnf", "dnf5", "microdnf", "tdnf"})  # one command line, one cache layout
+ZYPPER_TOOLS = frozenset({"zypper"})
+
+_DNF_ACTIONS = {
+    "in": "install", "localinstall": "install", "update": "upgrade", "up": "upgrade", "update-minimal": "upgrade",
+    "upgrade-minimal": "upgrade", "erase": "remove", "rm": "remove", "rei": "reinstall", "dsync": "distro-sync",
+    "distrosync": "distro-sync", "dg": "downgrade", "mc": "makecache", "groupinstall": "group install",
+    "groupupdate": "group upgrade", "groups": "group", "grp": "group",
+}
+
+
+@dataclass(frozen=True)
+class _Tool:
+    valued: frozenset[str]  # options that take a value
+    actions: dict[str, str] = field(default_factory=dict)  # alias -> action (`zypper in` is install)
+    groups: frozenset[str] = frozenset()  # actions whose next word is a sub-action (`dnf module install`)
+    default: str = ""  # the action when none is written (`yarn` alone installs)
+
+
+_DNF = _Tool(frozenset({
+    "-c", "--config", "--installroot", "--releasever", "--setopt", "--enablerepo", "--disablerepo", "--repo",
+    "--repoid", "-x", "--exclude", "-d", "--debuglevel", "-e", "--errorlevel", "--forcearch", "--downloaddir",
+    "--destdir", "--rpmverbosity", "--repofrompath", "--comment", "--advisory", "--color", "-R", "--randomwait",
+    "--disableplugin", "--enableplugin",
+}), _DNF_ACTIONS, frozenset({"group", "module"}))
+
+_TOOLS = {
+    "apk": _Tool(frozenset({
+        "-X", "--repository", "-p", "--root", "--arch", "--cache-dir", "--keys-dir", "--repositories-file", "-t",
+        "--virtual", "--timeout", "--cache-max-age", "--progress-fd", "--from",
+    }), groups=frozenset({"cache"})),
+    **{name: _DNF for name in DNF_TOOLS},
+    "zypper": _Tool(frozenset({
+        "-R", "--root", "-c", "--config", "--cache-dir", "--raw-cache-dir", "--solv-cache-dir", "--pkg-cache-dir",
+        "-D", "--reposd-dir", "-r", "--repo", "-t", "--type", "--from", "--download", "-p", "--plus-repo",
+        "--installroot", "--releasever", "--plus-content",
+    }), {"in": "install", "rm": "remove", "up": "update", "dup": "dist-upgrade", "si": "source-install",
+         "ref": "refresh", "cc": "clean", "inr": "install-new-recommends"}),
+    "npm": _Tool(frozenset({
+        "--prefix", "-C", "--registry", "--cache", "--loglevel", "--userconfig", "--globalconfig", "--tag", "--omit",
+        "--include", "-w", "--workspace", "--location", "--install-strategy", "--before", "--otp", "--scope",
+        "--proxy", "--https-proxy",
+    }), {alias: "install" for alias in ("i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal",
+                                         "isntall", "add")}
+       | {alias: "ci" for alias in ("clean-install", "ic", "install-clean", "isntall-clean")},
+        frozenset({"cache"})),
+    "yarn": _Tool(frozenset({
+        "--cache-folder", "--modules-folder", "--network-timeout", "--registry", "--cwd", "--mutex", "--global-folder",
+        "--link-folder", "--use-yarnrc", "--network-concurrency", "--child-concurrency", "--proxy", "--https-proxy",
+        "--preferred-cache-folder", "--mode",
+    }), groups=frozenset({"global", "cache"}), default="install"),
+    "gem": _Tool(frozenset({
+        "-v", "--version", "-i", "--install-dir", "-n", "--bindir", "-s", "--source", "--platform", "-g", "--file",
+        "-P", "--trust-policy", "--build-root", "-p", "--http-proxy", "--config-file",
+    }), {"i": "install"}),
+}
+
+# `go` flags are single-dash words (`-ldflags`): these take the next word as value unless written `-flag=value`.
+_GO_VALUED = frozenset({
+    "ldflags", "gcflags", "asmflags", "gccgoflags", "tags", "o", "p", "mod", "modfile", "overlay", "pkgdir",
+    "buildmode", "compiler", "installsuffix", "toolexec", "C", "pgo", "covermode", "coverpkg", "exec",
+})
+
+
+@dataclass
+class PackageCommand:
+    """A command of apk, yum / dnf / microdnf, zypper, npm, yarn, gem or go."""
+
+    command: Command
+    tool: str  # the program: 'apk', 'yum', 'dnf', 'microdnf', 'zypper', 'npm', 'yarn', 'gem', 'go', ...
+    action: str  # aliases spelled out (`zypper in` -> 'install', `dnf groupinstall` -> 'group install'); '' if none
+    action_word: Word | None  # the word naming the action, as written
+    packages: list[Word]  # the arguments after the action, never options or option values
+    options: list[Option]  # every option, combined short flags split
+    global_flags: set[str]  # names of the options written before the action (`zypper -n install`: {'-n'})
+
+    @property
+    def flags(self) -> set[str]:
+        return {o.name for o in self.options}
+
+    @property
+    def label(self) -> str:
+        """Tool and action as written: 'zypper in', 'dnf groupinstall', 'dnf module install', 'yarn install'."""
+        word = self.action_word.value if self.action_word is not None else ""
+        written = self.action if not word or self.action.startswith(word + " ") else word
+        return f"{self.tool} {written}".strip()
+
+    def option_values(self, *names: str) -> list[Word]:
+        return _values(self.options, *names)
+
+
+def package_command(cmd: Command) -> PackageCommand | None:
+    """apk, yum, dnf, dnf5, microdnf, tdnf, zypper, npm, yarn, gem or go (any path); None otherwise."""
+    tool = cmd.name
+    if tool == "go":
+        return _go_command(cmd)
+    spec = _TOOLS.get(tool)
+    if spec is None:
+        return None
+    options, positionals = parse_args(cmd.argv[1:], spec.valued)
+    if not positionals:
+        return PackageCommand(cmd, tool, spec.default, None, [], options, {o.name for o in options})
+    word, packages = positionals[0], positionals[1:]
+    action = spec.actions.get(word.value, word.value)
+    if action in spec.groups and packages:  # `dnf module install x`, `yarn global add x`
+        action = f"{action} {packages[0].value}"
+        packages = packages[1:]
+    global_flags = {o.name for o in options if o.word.start < word.start}
+    return PackageCommand(cmd, tool, action, word, packages, options, global_flags)
+
+
+def _go_command(cmd: Command) -> PackageCommand | None:
+    """`go ACTION [-flag[=value] ...] args`: Go's flags are single-dash words, unlike getopt's clusters."""
+    argv = cmd.argv[1:]
+    if not argv:
+        return PackageCommand(cmd, "go", "", None, [], [], set())
+    word, options, packages = argv[0], [], []
+    i = 1
+    while i < len(argv):
+        current = argv[i]
+        name, eq, _ = current.value.lstrip("-").partition("=")
+        if current.value == "--":
+            packages.extend(argv[i + 1:])
+            break
+        if not current.value.startswith("-") or current.value == "-":
+            packages.append(current)
+        elif eq:
+            options.append(Option("-" + name, current.tail(current.value.index("=") + 1), current))
+        elif name in _GO_VALUED and i + 1 < len(argv):
+            options.append(Option("-" + name, argv[i + 1], current))
+            i += 1
+        else:
+            options.append(Option("-" + name, None, current))
+        i += 1
+    return PackageCommand(cmd, "go", word.value, word, packages, options, set())
