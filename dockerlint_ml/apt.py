@@ -2,7 +2,6 @@
 which of them fetch packages, and what keeps the package lists out of a layer."""
 from __future__ import annotations
 
-import posixpath
 import re
 from itertools import takewhile
 

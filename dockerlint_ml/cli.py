@@ -144,7 +144,6 @@ def run_check(args) -> int:
     from dockerlint_ml.engine import RuleCrash, ToolError, lint_source
     from dockerlint_ml.registry import all_rules
     from dockerlint_ml import report
-    from dockerlint_ml.finding import Finding
 
     if args.context and not os.path.isdir(args.context):
         raise UsageError(f"--context {args.context}: not a folder")

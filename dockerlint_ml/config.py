@@ -230,7 +230,8 @@ def from_hadolint(data: Any, origin: str | None = None) -> Config:
     done = [_hadolint_ignored(config, data.get("ignored"), unknown),
             _hadolint_overrides(config, data.get("override"), unknown),
             *_hadolint_rule_options(config, data, unknown),
-            _hadolint_threshold(config, data)]
+            _hadolint_threshold(config, data),
+            _hadolint_system_pins(config, data.get("ignored") or [])]
     where = origin or "hadolint config"
     config.notices.append(f"dlint: using hadolint config {where} "
                           f"(translated: {', '.join(item for item in done if item) or 'nothing'})")
@@ -241,6 +242,25 @@ def from_hadolint(data: Any, origin: str | None = None) -> Config:
     if skipped:
         config.notices.append(f"dlint: warning: {where}: keys left alone: {', '.join(skipped)}")
     return config
+
+
+# hadolint pins system packages by default (DL3008 apt, DL3018 apk, DL3033 yum, DL3037 zypper, DL3041 dnf), which
+# dlint leaves off because distribution mirrors drop old versions. A team bringing its hadolint config keeps them.
+_SYSTEM_PIN_CODES = {"DL3008": None, "DL3018": "apk", "DL3033": "yum", "DL3037": "zypper", "DL3041": "dnf"}
+
+
+def _hadolint_system_pins(config: Config, ignored: list) -> str:
+    ignored = {str(code).upper() for code in ignored}
+    kept = [code for code in _SYSTEM_PIN_CODES if code not in ignored]
+    if not kept:
+        return ""
+    if "DL3008" in kept:
+        config.extend_select.extend(r.code for r in resolve("DL3008"))
+    for rule in resolve("DL3018"):  # the rule covering the other package managers' pins
+        managers = list(config.options.get(rule.code, {}).get("managers", rule.options.get("managers", [])))
+        managers += [m for code, m in _SYSTEM_PIN_CODES.items() if m and code in kept and m not in managers]
+        config.options.setdefault(rule.code, {})["managers"] = managers
+    return "system package pins as in hadolint"
 
 
 def _rules_for(code: Any, key: str, unknown: list[str]) -> list[Rule]:

@@ -106,18 +106,20 @@ class RuleContext:
     severity: Severity | None = None  # configured override
 
     def report(self, start: int, end: int, message: str, fix: Fix | None = None,
-               source: SourceText | None = None) -> Finding:
-        """A finding over character offsets [start, end) of `source` (default: the Dockerfile)."""
+               source: SourceText | None = None, severity: Severity | None = None) -> Finding:
+        """A finding over character offsets [start, end) of `source` (default: the Dockerfile). `severity`:
+        this finding's own, where a rule's findings differ; a severity the user configured wins over both."""
         text = source or self.source
         line, column = text.position(start)
         end_line, end_column = text.position(max(end, start))
-        return Finding(self.rule.code, self.rule.name, self.severity or self.rule.severity, message, text.path,
+        return Finding(self.rule.code, self.rule.name, self.severity or severity or self.rule.severity, message, text.path,
                        line, column, end_line, end_column, fix, dockerfile=self.source.path)
 
-    def report_line(self, line: int, message: str, source: SourceText | None = None, fix: Fix | None = None) -> Finding:
+    def report_line(self, line: int, message: str, source: SourceText | None = None, fix: Fix | None = None,
+                    severity: Severity | None = None) -> Finding:
         """A finding covering the whole of 1-based `line`."""
         text = source or self.source
-        return self.report(text.line_start(line), text.line_end(line), message, fix, text)
+        return self.report(text.line_start(line), text.line_end(line), message, fix, text, severity)
 
 
 def iter_codes(values: Iterable[str]) -> Iterator[str]:

@@ -105,11 +105,15 @@ def test_apt_update_alone_needs_ml303(tmp_path):
 
 @pytest.mark.skipif(shutil.which("hadolint") is None or corpus_dir() is None,
                     reason="needs hadolint and DLINT_CORPUS")
-def test_existing_rules_agree_with_hadolint():
+def test_dlint_agrees_with_hadolint_where_hadolint_fires():
+    """The issue's target: at least 95% of hadolint's findings are dlint's too, or a documented divergence;
+    every hadolint code maps to a dlint rule; most agree at the very same instruction."""
     cases = agreement.corpus_cases(corpus_dir())
     agreement.run_dlint(cases)
     agreement.run_hadolint(cases)
     result = agreement.study(cases)
     owned = {code: counts for code, counts in result["per_code"].items() if code in EXISTING_CODES}
-    score = agreement.agreement(owned)
-    assert score >= 0.95, (score, owned)
+    assert agreement.agreement(owned) >= 0.95, owned
+    assert result["agreement"] >= 0.95, result["per_code"]
+    assert not any(counts.get("unmapped") for counts in result["per_code"].values()), result["per_code"]
+    assert result["same_instruction"] >= 0.7

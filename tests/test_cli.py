@@ -204,7 +204,7 @@ def test_hadolint_config_read_when_no_dlint_config(project):
     # told once per run, however many Dockerfiles use it
     assert err.count("dlint: using hadolint config") == 1
     assert f"dlint: using hadolint config {project / '.hadolint.yaml'} (translated: 2 ignores, 1 override, " \
-           "failure-threshold)" in err
+           "failure-threshold, system package pins as in hadolint)" in err
     assert err.count("no dlint rule covers DL9999") == 1
 
 

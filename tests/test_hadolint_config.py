@@ -54,7 +54,7 @@ def test_ignored_codes_resolve_through_aliases_and_shellcheck_codes_pass_through
     config = from_hadolint({"ignored": ["DL3042", "SC2086", "sc1091"]}, ".hadolint.yaml")
     assert "ML201" not in {r.code for r in config.enabled_rules()}  # ML201 covers DL3042
     assert config.shellcheck_ignored() == {"SC2086", "SC1091"}
-    assert config.notices[0] == "dlint: using hadolint config .hadolint.yaml (translated: 3 ignores)"
+    assert config.notices[0] == "dlint: using hadolint config .hadolint.yaml (translated: 3 ignores, system package pins as in hadolint)"
 
 
 def test_unknown_codes_are_one_warning_not_an_error():
@@ -120,7 +120,7 @@ def test_invalid_hadolint_config(data, needle):
 
 def test_empty_hadolint_config():
     config = from_hadolint(None, "h.yaml")
-    assert config.ignore == [] and config.notices == ["dlint: using hadolint config h.yaml (translated: nothing)"]
+    assert config.ignore == [] and config.notices == ["dlint: using hadolint config h.yaml (translated: system package pins as in hadolint)"]
 
 
 # --- which file is read ----------------------------------------------------------------------------------
@@ -240,3 +240,11 @@ def test_migration_doc_example_translates_to_its_dlint_equivalent():
     assert translated.enabled_rules() == written.enabled_rules()
     assert translated.shellcheck_ignored() == written.shellcheck_ignored()
     assert translated.failure_threshold == written.failure_threshold
+
+
+def test_hadolint_config_keeps_hadolints_system_package_pins_unless_ignored():
+    config = from_hadolint({"ignored": ["DL3033"]}, "h.yaml")
+    assert "ML104" in {r.code for r in config.enabled_rules()}
+    assert config.options["ML719"]["managers"] == ["npm", "gem", "go", "apk", "zypper", "dnf"]
+    config = from_hadolint({"ignored": ["DL3008", "DL3018", "DL3033", "DL3037", "DL3041"]}, "h.yaml")
+    assert "ML104" not in {r.code for r in config.enabled_rules()} and "ML719" not in config.options

@@ -1,7 +1,6 @@
 """ML212 heavy-base-image: the final image starts from a full python or Anaconda image, or from Alpine with
 packages that have no musl wheels."""
 import re
-from dataclasses import replace
 
 from dockerlint_ml.cuda import root_stage
 from dockerlint_ml.facts import facts
@@ -33,9 +32,7 @@ def check(df, ctx):
         musl_less = [p for p in stage_packages(df, ctx.build, df.final_lineage)
                      if p.name in facts()["no_musllinux_wheels"] and p.manager != "conda"]
         if musl_less:
-            finding = ctx.report(word.start, word.end, _alpine_message(base, musl_less))
-            # A configured severity wins over the per-finding one.
-            yield finding if ctx.severity is not None else replace(finding, severity=Severity.WARNING)
+            yield ctx.report(word.start, word.end, _alpine_message(base, musl_less), severity=Severity.WARNING)
 
 
 def _official_name(base) -> str | None:

@@ -1,6 +1,5 @@
 """ML215 uv-link-mode-missing: uv installs from a cache mount without UV_LINK_MODE=copy."""
 import tomllib
-from dataclasses import replace
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.installs import pip_install, uv_sync
@@ -30,10 +29,9 @@ def check(df, ctx):
             mode = link_mode(instruction, command, views.get(id(instruction)))
             if mode == "copy":
                 continue
-            finding = ctx.report(command.argv[0].start, _label_end(command), _message(use, mode))
             # Symlinks into a cache mount dangle in the image: worse than noise.
-            broken = mode == "symlink" and ctx.severity is None
-            yield replace(finding, severity=Severity.WARNING) if broken else finding
+            yield ctx.report(command.argv[0].start, _label_end(command), _message(use, mode),
+                             severity=Severity.WARNING if mode == "symlink" else None)
 
 
 def link_mode(instruction, command, view) -> str | None:

@@ -1,5 +1,4 @@
 """ML502 secret-in-arg-env: a credential passed through ARG or ENV."""
-from dataclasses import replace
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.registry import rule
@@ -18,11 +17,9 @@ def check(df, ctx):
             if instruction.keyword == "ENV" and not value:
                 continue  # `ENV HF_TOKEN=` clears it: nothing is stored
             literal = bool(value) and not is_reference(value)
-            finding = ctx.report(setting.start, setting.end, _message(instruction.keyword, setting.name, value, literal))
-            if literal or ctx.severity is not None:  # a configured severity wins over the per-finding one
-                yield finding
-            else:  # no credential written here: it comes from --build-arg, which still leaks it
-                yield replace(finding, severity=Severity.WARNING)
+            # No credential written here (literal False): it comes from --build-arg, which still leaks it.
+            yield ctx.report(setting.start, setting.end, _message(instruction.keyword, setting.name, value, literal),
+                             severity=None if literal else Severity.WARNING)
 
 
 def _message(keyword: str, name: str, value: str, literal: bool) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import replace
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.layers import known
@@ -30,8 +29,7 @@ def check(df, ctx):
             continue
         value = expand(written, known(instruction.vars))[0]
         start, end = instruction.words[0].start, instruction.words[-1].end
-        finding = ctx.report(start, end, _message(value, before))
-        yield finding if as_written or ctx.severity is not None else replace(finding, severity=Severity.WARNING)
+        yield ctx.report(start, end, _message(value, before), severity=None if as_written else Severity.WARNING)
 
 
 def _message(path: str, before: str | None) -> str:

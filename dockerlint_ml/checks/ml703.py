@@ -1,5 +1,4 @@
 """ML703 duplicate-cmd-entrypoint-healthcheck: a stage sets CMD, ENTRYPOINT or HEALTHCHECK more than once."""
-from dataclasses import replace
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.registry import rule
@@ -22,8 +21,7 @@ def check(df, ctx):
             seen[keyword] = instruction
             if earlier is None:
                 continue
-            finding = ctx.report(instruction.start, instruction.end,
+            yield ctx.report(instruction.start, instruction.end,
                                  f"another {keyword} in this stage: it replaces the {keyword} at line "
                                  f"{earlier.start_line}, which never takes effect and misleads readers about what "
-                                 f"the image does: delete the earlier {keyword}")
-            yield finding if ctx.severity is not None else replace(finding, severity=_SEVERITY[keyword])
+                                 f"the image does: delete the earlier {keyword}", severity=_SEVERITY[keyword])

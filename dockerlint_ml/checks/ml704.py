@@ -1,6 +1,5 @@
 """ML704 copy-from-unknown-stage: `COPY --from` (or a RUN --mount `from=`) names no earlier stage."""
 import difflib
-from dataclasses import replace
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.layers import known
@@ -23,8 +22,7 @@ def check(df, ctx):
                 problem = _problem(df, stage, ref, written)
                 if problem is not None:
                     severity, message = problem
-                    finding = ctx.report(flag.start, flag.end, message)
-                    yield finding if ctx.severity is not None else replace(finding, severity=severity)
+                    yield ctx.report(flag.start, flag.end, message, severity=severity)
 
 
 def _references(instruction):

@@ -1,5 +1,4 @@
 """ML705 bad-stage-name: a stage name that is duplicated, reserved, or not lower case."""
-from dataclasses import replace
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.registry import rule
@@ -21,8 +20,7 @@ def check(df, ctx):
         first.setdefault(key, stage)
         if problem is not None:
             severity, message = problem
-            finding = ctx.report(word.start, word.end, message)
-            yield finding if ctx.severity is not None else replace(finding, severity=severity)
+            yield ctx.report(word.start, word.end, message, severity=severity)
 
 
 def _problems(name: str, earlier):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.layers import known
@@ -25,8 +24,7 @@ def check(df, ctx):
             problem = port_problem(spec) if resolved else None  # a --build-arg decides
             if problem is not None:
                 severity, message = problem
-                finding = ctx.report(word.start, word.end, message)
-                yield finding if ctx.severity is not None else replace(finding, severity=severity)
+                yield ctx.report(word.start, word.end, message, severity=severity)
 
 
 def port_problem(spec: str) -> tuple[Severity, str] | None:

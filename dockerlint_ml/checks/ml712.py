@@ -1,7 +1,7 @@
 """ML712 undefined-variable: a `$VAR` that Docker expands to nothing, because no ARG or ENV in scope defines it
 (Docker's UndefinedVar, UndefinedArgInFrom and InvalidDefaultArgInFrom; hadolint's DL3044)."""
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from dockerlint_ml.finding import Severity
 from dockerlint_ml.model import expand, unquote
@@ -226,8 +226,8 @@ def _check_instruction(df, instruction, ctx):
             if owner is not None and owner.name == name and reference.guarded:
                 continue  # `ENV X=${X:-default}`: keeps a value the base image may set
             if name in own and owner is not None and owner.name != name:
-                finding = ctx.report(reference.start, reference.end, _same_env_message(name, owner.name))
-                yield finding if ctx.severity is not None else replace(finding, severity=Severity.ERROR)
+                yield ctx.report(reference.start, reference.end, _same_env_message(name, owner.name),
+                                 severity=Severity.ERROR)
             elif _maybe_from_base(name, visible):
                 continue
             else:

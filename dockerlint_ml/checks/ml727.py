@@ -1,7 +1,7 @@
 """ML727 label-schema: LABEL keys that break Docker's key format, and, with a `label_schema`, labels that are
 missing, superfluous, empty or not of their declared type (hadolint DL3048–DL3058 but DL3057)."""
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from dockerlint_ml.finding import Severity
@@ -177,5 +177,4 @@ def _spdx_ids() -> frozenset[str] | None:
 
 def _at(ctx, severity: Severity, start: int, end: int, message: str):
     """A finding with its own severity; a severity configured for the rule wins."""
-    finding = ctx.report(start, end, message)
-    return finding if ctx.severity is not None else replace(finding, severity=severity)
+    return ctx.report(start, end, message, severity=severity)
