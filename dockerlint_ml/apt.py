@@ -7,6 +7,7 @@ from itertools import takewhile
 
 from dockerlint_ml.installs import AptCommand, apt_command
 from dockerlint_ml.paths import glob_covers
+from dockerlint_ml.text import InputError
 from dockerlint_ml.shell import Command, Word, parse_args
 
 # Actions that read the package lists to download packages (so they need a fresh `apt-get update`).
@@ -160,6 +161,6 @@ def _copies_conf(instruction, build) -> bool:
 
 def _read(build, relpath: str) -> str:
     try:
-        return (build.root / relpath).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return build.read(relpath).text
+    except (InputError, OSError):
         return ""

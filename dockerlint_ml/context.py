@@ -3,6 +3,10 @@ bloats images, and the requirements files the Dockerfile installs from.
 
 Everything is lazy and cached, so a lint that never looks at the context never walks it. Walking is
 bounded (MAX_ENTRIES) so a context holding a dataset or a home directory cannot hang dlint.
+
+An overlay (absolute path -> SourceText) stands in for files on disk: `dlint fix` keeps the files it edited
+(a pinned requirements.txt, a new .dockerignore) in memory until it writes them, and re-lints through it.
+Every read of a context file goes through `read_file`, so the overlay is seen everywhere.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from dockerlint_ml.dockerignore import IgnoreMatcher, IgnorePattern, normalize_relpath, read_patterns
 from dockerlint_ml.text import SourceText, read_source
@@ -114,10 +118,12 @@ def _glob_regex(element: str) -> re.Pattern | None:
 class BuildContext:
     """A build context directory, seen the way `docker build` sends it."""
 
-    def __init__(self, root: str | Path, dockerfile: str | Path | None = None):
+    def __init__(self, root: str | Path, dockerfile: str | Path | None = None,
+                 overlay: Mapping[str, SourceText] | None = None):
         self.root = Path(root)
         # A relative Dockerfile path is taken from the current directory, like `docker build -f`.
         self.dockerfile = Path(dockerfile) if dockerfile is not None else None
+        self.overlay = overlay or {}  # absolute path -> text that replaces the file on disk (or creates it)
         self.truncated = False  # set when a walk stopped at MAX_ENTRIES
         self._matcher: IgnoreMatcher | None = None
         self._matcher_built = False
@@ -126,6 +132,27 @@ class BuildContext:
         self._scan: tuple[list[tuple[str, int]], list[tuple[str, str]]] | None = None
         self._requirements: dict[str, RequirementsFile | None] = {}
 
+    # --- reading -------------------------------------------------------------------------------
+
+    def _overlaid(self, path: str | Path) -> SourceText | None:
+        return self.overlay.get(os.path.abspath(path)) if self.overlay else None
+
+    def read_file(self, path: str | Path) -> SourceText:
+        """The text of a file of the context (or beside the Dockerfile): the overlay's, else the disk's.
+        Raises InputError for an unreadable, binary or non-UTF-8 file."""
+        overlaid = self._overlaid(path)
+        if overlaid is None:
+            return read_source(str(path))
+        # named as the caller names it, like a file read from disk: findings and fixes point at that path
+        return SourceText(str(path), overlaid.text, overlaid.bom, overlaid.encoding)
+
+    def read(self, relpath: str) -> SourceText:
+        """`read_file` of a path relative to the context root."""
+        return self.read_file(self._path(relpath))
+
+    def _is_file(self, path: Path) -> bool:
+        return self._overlaid(path) is not None or path.is_file()
+
     # --- .dockerignore ---------------------------------------------------------------------------
 
     @property
@@ -133,10 +160,10 @@ class BuildContext:
         """BuildKit rule: `<Dockerfile name>.dockerignore` beside the Dockerfile beats `<root>/.dockerignore`."""
         if self.dockerfile is not None:
             specific = self.dockerfile.with_name(self.dockerfile.name + ".dockerignore")
-            if specific.is_file():
+            if self._is_file(specific):
                 return specific
         default = self.root / ".dockerignore"
-        return default if default.is_file() else None
+        return default if self._is_file(default) else None
 
     @property
     def has_ignore_file(self) -> bool:
@@ -147,7 +174,7 @@ class BuildContext:
         """The ignore file's text; raises InputError if it is unreadable or not UTF-8 text."""
         if not self._ignore_loaded:
             path = self.ignore_file
-            self._ignore_source = read_source(str(path)) if path is not None else None
+            self._ignore_source = self.read_file(path) if path is not None else None
             self._ignore_loaded = True
         return self._ignore_source
 
@@ -181,7 +208,7 @@ class BuildContext:
 
     def exists(self, relpath: str) -> bool:
         """Present in the context directory, whether ignored or not (a dangling symlink counts)."""
-        return self._lstat(relpath) is not None
+        return self._lstat(relpath) is not None or self._overlaid(self._path(relpath)) is not None
 
     def is_dir(self, relpath: str) -> bool:
         info = self._lstat(relpath)
@@ -228,12 +255,29 @@ class BuildContext:
                             child_junk = True
                         stack.append((child, child_junk, ignored))
                     elif not ignored and entry.is_file(follow_symlinks=False):
-                        files.append((child, entry.stat(follow_symlinks=False).st_size))
+                        files.append((child, self._size(child, entry)))
                 except OSError:
                     continue
+        files += self._created_files(matcher, {name for name, _ in files})
         files.sort()
         self._scan = (files, sorted(junk, key=lambda item: item[1]))
         return self._scan
+
+    def _size(self, relpath: str, entry: os.DirEntry) -> int:
+        overlaid = self._overlaid(self._path(relpath))
+        return len(overlaid.encode()) if overlaid is not None else entry.stat(follow_symlinks=False).st_size
+
+    def _created_files(self, matcher: IgnoreMatcher | None, listed: set[str]) -> list[tuple[str, int]]:
+        """Overlay files under the root that are not on disk yet (a .dockerignore a fix creates)."""
+        root = os.path.abspath(self.root)
+        created = []
+        for path, source in self.overlay.items():
+            relative = os.path.relpath(path, root).replace(os.sep, "/")
+            if relative.startswith("../") or relative in listed or os.path.lexists(path):
+                continue
+            if matcher is None or not matcher.ignored(relative):
+                created.append((relative, len(source.encode())))
+        return created
 
     def files(self) -> list[tuple[str, int]]:
         """(relpath, size) of every regular file Docker would send; symlinks are not followed."""
@@ -290,8 +334,9 @@ class BuildContext:
         rel = normalize_relpath(relpath)
         if rel not in self._requirements:
             info = self._lstat(rel)
-            present = info is not None and stat.S_ISREG(info.st_mode) and not self.ignored(rel)
-            self._requirements[rel] = parse_requirements(read_source(self._path(rel))) if present else None
+            regular = info is not None and stat.S_ISREG(info.st_mode) or self._overlaid(self._path(rel)) is not None
+            present = regular and not self.ignored(rel)
+            self._requirements[rel] = parse_requirements(self.read(rel)) if present else None
         return self._requirements[rel]
 
     def requirements_closure(self, relpath: str, kinds: tuple[str, ...] = ("requirement", "constraint")

@@ -30,10 +30,14 @@ class Example:
     line: int  # where the block starts in the doc, for test ids
     files: dict[str, str] = field(default_factory=dict)  # `text file=PATH` blocks before it
     config: str | None = None  # a `yaml config` block before it
+    # fixed blocks: the bad example they show fixed (None: not right after one); they share its files and config
+    bad: "Example | None" = field(default=None, repr=False)
 
 
 def examples(doc: str) -> list[Example]:
-    """Tagged blocks in order; `text file=` and `yaml config` blocks attach to the next dockerfile block."""
+    """Tagged blocks in order; `text file=` and `yaml config` blocks attach to the next dockerfile block.
+    A `fixed` / `fixed unsafe` block shows the bad block right before it (other fixed blocks between them
+    allowed) after `dlint fix` (`--unsafe-fixes`)."""
     found, files, config = [], {}, None
     for match in _FENCE.finditer(doc):
         lang, tags, body = match.group("lang"), (match.group("tags") or "").strip(), match.group("body")
@@ -43,9 +47,27 @@ def examples(doc: str) -> list[Example]:
         elif lang == "yaml" and tags == "config":
             config = body
         elif lang == "dockerfile" and tags in ("bad", "good", "fixed", "fixed unsafe"):
-            found.append(Example(tags, body, line, files, config))
+            example = Example(tags, body, line, files, config)
+            if tags.startswith("fixed"):
+                example.bad = _fixed_from(found, files, config)
+                if example.bad is not None:
+                    example.files, example.config = example.bad.files, example.bad.config
+            found.append(example)
             files, config = {}, None
     return found
+
+
+def _fixed_from(found: list[Example], files: dict, config: str | None) -> Example | None:
+    """The bad example a fixed block follows: the last block, or the bad one before a run of fixed blocks.
+    A fixed block has no files or config of its own: it is the same build, fixed."""
+    if files or config is not None:
+        return None
+    for previous in reversed(found):
+        if previous.kind == "bad":
+            return previous
+        if not previous.kind.startswith("fixed"):
+            return None
+    return None
 
 
 def expected_marks(text: str) -> set[tuple[int, str]]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from dockerlint_ml.config import Config
 from dockerlint_ml.finding import Finding
 from dockerlint_ml.model import Dockerfile, parse
 from dockerlint_ml.pragmas import suppressions
 from dockerlint_ml.registry import RuleContext
-from dockerlint_ml.text import InputError, SourceText, read_source
+from dockerlint_ml.text import InputError, SourceText
 
 
 class RuleCrash(Exception):
@@ -28,13 +29,16 @@ class LintResult:
     sources: dict[str, SourceText] = field(default_factory=dict)  # every file a finding points into
 
 
-def lint_source(source: SourceText, config: Config, context_dir: str | Path | None = None) -> LintResult:
+def lint_source(source: SourceText, config: Config, context_dir: str | Path | None = None,
+                overlay: Mapping[str, SourceText] | None = None) -> LintResult:
+    """Lint one Dockerfile. `overlay` (absolute path -> text) replaces files of the context on disk: the fix
+    engine re-lints the requirements files and .dockerignore it edited before writing them."""
     from dockerlint_ml.context import BuildContext
 
     df = parse(source)
     root = Path(context_dir) if context_dir is not None else Path(source.path).parent
     dockerfile = Path(source.path) if os.path.isfile(source.path) else None
-    build = BuildContext(root, dockerfile)
+    build = BuildContext(root, dockerfile, overlay)
     result = LintResult(df, sources={source.path: source})
     for rule in config.enabled_rules():
         ctx = RuleContext(rule, source, config.rule_options(rule), build, config.severity.get(rule.code))
@@ -57,7 +61,7 @@ def lint_source(source: SourceText, config: Config, context_dir: str | Path | No
     result.findings.sort(key=Finding.sort_key)
     for finding in result.findings:
         if finding.path not in result.sources:
-            result.sources[finding.path] = _source_of(finding.path)
+            result.sources[finding.path] = _source_of(finding.path, build)
     return result
 
 
@@ -88,9 +92,9 @@ def _display_path(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def _source_of(path: str) -> SourceText | None:
+def _source_of(path: str, build) -> SourceText | None:
     """The text of a file a finding points into, for code frames; a finding stands without it."""
     try:
-        return read_source(path)
+        return build.read_file(path)
     except InputError:
         return None

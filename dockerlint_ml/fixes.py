@@ -7,6 +7,10 @@ edits; choosing fixes and looping to a fixpoint is the fix engine's job.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from typing import Callable
+
 from dockerlint_ml.finding import Applicability, Edit, Finding, Fix
 
 
@@ -41,16 +45,22 @@ def compatible(fixes: list[Fix], chosen: list[Fix]) -> bool:
     return True
 
 
-def choose(findings: list[Finding], level: Applicability) -> list[Finding]:
+def choose(findings: list[Finding], level: Applicability,
+           isolation: Callable[[Fix], set] | None = None) -> list[Finding]:
     """The findings whose fixes one pass applies: at least `level` applicable, in file order, first come
-    first served among fixes whose edits overlap (the rest wait for the next pass, on the re-linted text)."""
+    first served among fixes whose edits overlap (the rest wait for the next pass, on the re-linted text).
+    `isolation(fix)` names what a fix changes (e.g. the instructions it touches): two fixes that share a name
+    never go in one pass either, even when their edits only touch end to end."""
     chosen: list[Finding] = []
+    taken: set = set()
     for finding in sorted(findings, key=Finding.sort_key):
         fix = finding.fix
         if fix is None or fix.applicability < level or fix.applicability == Applicability.DISPLAY:
             continue
-        if compatible([fix], [f.fix for f in chosen]):
+        names = isolation(fix) if isolation is not None else set()
+        if compatible([fix], [f.fix for f in chosen]) and not names & taken:
             chosen.append(finding)
+            taken |= names
     return chosen
 
 
@@ -58,3 +68,16 @@ def newline_of(text: str) -> str:
     """The line ending a file uses (its first one), so that inserted lines match: CRLF files stay CRLF."""
     index = text.find("\n")
     return "\r\n" if index > 0 and text[index - 1] == "\r" else "\n"
+
+
+def uses_crlf(text: str) -> bool:
+    """Every line of `text` ends with CRLF (and at least one does)."""
+    return "\r\n" in text and text.count("\n") == text.count("\r\n")
+
+
+def match_newlines(text: str, edits: list[Edit] | tuple[Edit, ...]) -> list[Edit]:
+    """`edits` with their line breaks made the file's: in a file whose every line ends with CRLF, a lone "\\n"
+    an edit inserts becomes "\\r\\n", so a fix that forgot `newline_of` cannot leave a file with mixed endings."""
+    if not uses_crlf(text):
+        return list(edits)
+    return [replace(e, text=re.sub(r"(?<!\r)\n", "\r\n", e.text)) if "\n" in e.text else e for e in edits]

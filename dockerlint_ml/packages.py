@@ -18,7 +18,7 @@ from dockerlint_ml.model import Dockerfile, Instruction, Stage, expand
 from dockerlint_ml.reach import RunView, runs
 from dockerlint_ml.requirements import Requirement, make_requirement, wheel_pin
 from dockerlint_ml.shell import Command, parse_args
-from dockerlint_ml.text import InputError, SourceText, read_source
+from dockerlint_ml.text import InputError, SourceText
 
 _CONDA_SPEC = re.compile(r"^(?:(?P<channel>[\w.-]+)::)?(?P<name>[A-Za-z0-9_][\w.-]*)\s*(?P<spec>.*)$")
 _CONDA_URL = re.compile(r"/(?P<name>[^/]+)-(?P<version>[^-/]+)-[^-/]+\.(?:conda|tar\.bz2)(?:#[0-9a-fA-F]*)?$")
@@ -265,7 +265,7 @@ def _read(view: RunView, relpath: str) -> SourceText | None:
     if not build.exists(relpath) or build.is_dir(relpath) or build.ignored(relpath):
         return None
     try:
-        return read_source(str(build.root / relpath))
+        return build.read(relpath)  # through the context: `dlint fix` re-lints files it edited in memory
     except (InputError, OSError):
         return None
 

@@ -17,7 +17,7 @@ from dockerlint_ml.installs import python_module
 from dockerlint_ml.model import Dockerfile, Instruction, expand
 from dockerlint_ml.reach import track, context_file
 from dockerlint_ml.shell import Command, Word, parse_args
-from dockerlint_ml.text import InputError, SourceText, read_source
+from dockerlint_ml.text import InputError, SourceText
 
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?")
 
@@ -153,7 +153,7 @@ def _script(df: Dockerfile, item: ProcessCommand, build) -> SourceText | None:
     if rel is None or build.is_dir(rel) or build.ignored(rel):
         return None
     try:
-        return read_source(str(build.root / rel))
+        return build.read(rel)
     except InputError:
         return None
 

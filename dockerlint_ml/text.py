@@ -1,12 +1,16 @@
-"""Reading user files safely, and mapping character offsets to 1-based line/column positions.
+"""Reading and writing user files safely, and mapping character offsets to 1-based line/column positions.
 
 Every file dlint reads (Dockerfile, requirements, .dockerignore) goes through `read_source`, so binary
 files, invalid UTF-8 and unreadable paths fail the same way everywhere: one `InputError` line, exit 2.
+Every file `dlint fix` writes goes through `write_atomic`: a temporary file in the same folder renamed over
+the original, so a crash or a full disk never leaves half a file behind.
 """
 from __future__ import annotations
 
 import bisect
 import codecs
+import os
+import tempfile
 from dataclasses import dataclass, field
 
 BOM = "\ufeff"
@@ -92,11 +96,15 @@ def decode(path: str, data: bytes) -> SourceText:
     return SourceText(path, text[1:] if bom else text, bom)
 
 
-def read_source(path: str) -> SourceText:
-    """Read and decode a user file, or raise InputError with a one-line reason."""
+class ChangedOnDisk(InputError):
+    """A file `dlint fix` was about to write changed since dlint read it: it is left alone."""
+
+
+def read_bytes(path: str) -> bytes:
+    """A user file's bytes, or InputError with a one-line reason."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
     except FileNotFoundError:
@@ -105,7 +113,87 @@ def read_source(path: str) -> SourceText:
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return decode(path, data)
+
+
+def read_source(path: str) -> SourceText:
+    """Read and decode a user file, or raise InputError with a one-line reason."""
+    return decode(path, read_bytes(path))
+
+
+def check_writable(path: str, expected: bytes | None) -> None:
+    """Raise ChangedOnDisk unless the file holds `expected` (None: it must not exist), InputError if the user may
+    not write it (a rename in a writable folder could replace it anyway; an editor would refuse, so dlint does)."""
+    target = os.path.realpath(path)
+    try:
+        with open(target, "rb") as handle:
+            current = handle.read()
+    except FileNotFoundError:
+        current = None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    if current != expected:
+        raise ChangedOnDisk(f"{path}: changed on disk since dlint read it; not overwritten (run dlint fix again)")
+    if current is not None and not os.access(target, os.W_OK):
+        raise InputError(f"{path}: cannot write (read-only file)")
+
+
+def write_atomic(path: str, data: bytes, expected: bytes | None) -> None:
+    """Replace the file at `path` with `data`, or create it when `expected` is None.
+
+    `expected` is what the file held when dlint read it: if the file holds anything else just before the
+    rename (an editor saved it meanwhile, or a file to create appeared), ChangedOnDisk is raised and nothing is
+    written (check_writable). The new content goes to a temporary file in the same folder (same file system,
+    so the rename is atomic), gets the old file's permission bits (a new file: 0666 less the umask, like any
+    editor's), and is renamed over the original. A symbolic link is written through: its target changes, the
+    link stays.
+    """
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target) or "."
+    check_writable(path, expected)
+    try:
+        info = os.stat(target) if expected is not None else None
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".dlint")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, info.st_mode & 0o7777 if info is not None else _default_mode())
+        if info is not None:
+            _keep_owner(temporary, info)
+        check_writable(path, expected)  # again, as late as possible
+        os.replace(temporary, target)
+    except OSError as exc:
+        _remove(temporary)
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _keep_owner(path: str, info: os.stat_result) -> None:
+    """Keep the owner too where dlint may (run as root on a user's files, say); elsewhere it is the writer's."""
+    created = os.stat(path)
+    if (created.st_uid, created.st_gid) != (info.st_uid, info.st_gid):
+        try:
+            os.chown(path, info.st_uid, info.st_gid)
+        except OSError:
+            pass
+
+
+def _default_mode() -> int:
+    umask = os.umask(0o022)  # reading the umask means setting it; it is put back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 @dataclass

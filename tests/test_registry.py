@@ -30,6 +30,19 @@ def test_codes_names_unique_and_well_formed():
         assert rule.summary.endswith(".")
 
 
+def test_rules_with_fixes_show_them_fixed():
+    """A rule that declares `fix=` shows at least one `fixed` / `fixed unsafe` example (run by test_rule_docs)."""
+    from dockerlint_ml.docs import examples
+
+    missing = []
+    for code, rule in all_rules().items():
+        if rule.fix is not None:
+            kinds = {e.kind for e in examples((rules_dir() / f"{code}.md").read_text(encoding="utf-8"))}
+            if not kinds & {"fixed", "fixed unsafe"}:
+                missing.append(f"{code} (fix={rule.fix})")
+    assert not missing, f"rules that declare a fix but show no fixed block: {', '.join(missing)}"
+
+
 def test_options_documented():
     for code, rule in all_rules().items():
         text = (rules_dir() / f"{code}.md").read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ from dockerlint_ml.installs import pip_install, uv_sync
 from dockerlint_ml.layers import cache_use, environment, mounted
 from dockerlint_ml.reach import runs
 from dockerlint_ml.registry import rule
-from dockerlint_ml.text import InputError, read_source
+from dockerlint_ml.text import InputError
 
 # Where uv reads `link-mode` besides the command line and UV_LINK_MODE: the project's uv.toml or
 # pyproject.toml ([tool.uv]), the user's and the system's uv.toml.
@@ -52,7 +52,7 @@ def _configured(view) -> str | None:
         if relpath is None or view.build.is_dir(relpath):
             continue
         try:
-            data = tomllib.loads(read_source(str(view.build.root / relpath)).text)
+            data = tomllib.loads(view.build.read(relpath).text)
         except (InputError, OSError, tomllib.TOMLDecodeError):
             continue
         table = ((data.get("tool") or {}).get("uv") or {}) if name.endswith("pyproject.toml") else data
