@@ -2,7 +2,7 @@
 the reverse, COPY of a local tarball that a later RUN unpacks, which ADD does in one layer."""
 import posixpath
 
-from dockerlint_ml.finding import Severity
+from dockerlint_ml.finding import Applicability, Edit, Fix, Severity
 from dockerlint_ml.layers import _TAR_VALUED, TAR_SUFFIXES, has_suffix, sources
 from dockerlint_ml.registry import rule
 from dockerlint_ml.shell import Word, parse_args
@@ -15,7 +15,7 @@ _MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
 @rule("ML305", "add-instead-of-copy", Severity.WARNING,
       "ADD is used for plain local files or folders (or a heredoc), which COPY handles without ADD's extras; "
       "or a tarball is copied in and then unpacked, which ADD does in one layer.",
-      aliases=("DL3020", "DL3010"))
+      aliases=("DL3020", "DL3010"), fix=Applicability.SAFE)
 def check(df, ctx):
     yield from _plain_adds(df, ctx)
     yield from _unpacked_copies(df, ctx)
@@ -29,7 +29,7 @@ def _plain_adds(df, ctx):
         if instruction.heredocs and not plain:
             yield ctx.report(instruction.start, instruction.keyword_end,
                              "ADD with a heredoc does nothing COPY cannot, yet readers must check whether it "
-                             "unpacks or downloads something: use COPY")
+                             "unpacks or downloads something: use COPY", fix=_copy(instruction))
             continue
         if not plain:
             continue
@@ -39,7 +39,16 @@ def _plain_adds(df, ctx):
         yield ctx.report(instruction.start, instruction.keyword_end,
                          f"ADD of plain local files ({names}): ADD also unpacks tar archives and fetches URLs, so "
                          f"readers must guess what lands in the image and a file that happens to be a tarball gets "
-                         f"unpacked; {advice}")
+                         f"unpacked; {advice}", fix=None if others else _copy(instruction))
+
+
+def _copy(instruction) -> Fix | None:
+    """ADD -> COPY when every source is plain: COPY takes all the flags ADD has left (--chown, --chmod, --link,
+    --exclude) and heredocs. An ADD that also fetches URLs or unpacks archives is left for the author to split."""
+    if instruction.keyword != "ADD":
+        return None  # ONBUILD ADD: the keyword to change is not at the finding
+    keyword = "copy" if instruction.raw_keyword.islower() else "COPY"
+    return Fix("Use COPY", (Edit(instruction.start, instruction.keyword_end, keyword),))
 
 
 def _uses_add_features(instruction) -> bool:

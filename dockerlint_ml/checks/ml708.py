@@ -1,8 +1,9 @@
 """ML708 missing-assume-yes: a package manager that may stop at a confirmation prompt no build can answer."""
 import re
 
-from dockerlint_ml.apt import apt_commands
-from dockerlint_ml.finding import Severity
+from dockerlint_ml.apt import action_word, apt_commands
+from dockerlint_ml.edits import add_option
+from dockerlint_ml.finding import Applicability, Fix, Severity
 from dockerlint_ml.installs import DNF_TOOLS, ZYPPER_TOOLS, package_command
 from dockerlint_ml.layers import environment
 from dockerlint_ml.registry import rule
@@ -22,7 +23,7 @@ _APT_YES_CONFIG = re.compile(r"APT::Get::Assume-Yes=(true|yes|1|on)", re.IGNOREC
 
 @rule("ML708", "missing-assume-yes", Severity.WARNING,
       "apt-get, yum, dnf or zypper may ask for confirmation, which a build cannot give, so the build aborts.",
-      aliases=("DL3014", "DL3030", "DL3034", "DL3038"))
+      aliases=("DL3014", "DL3030", "DL3034", "DL3038"), fix=Applicability.SAFE)
 def check(df, ctx):
     for instruction in df.instructions:
         for _, apt in apt_commands(instruction):
@@ -30,17 +31,18 @@ def check(df, ctx):
                 note = ""
                 if "DEBIAN_FRONTEND" in environment(instruction, apt.command):
                     note = " (DEBIAN_FRONTEND=noninteractive silences debconf's questions, not this prompt)"
-                yield _report(ctx, apt.command, f"{apt.tool} {apt.action}", "-y", "add -y" + note)
+                fix = _fix(instruction, action_word(apt) or apt.command.argv[0], "-y")
+                yield _report(ctx, apt.command, f"{apt.tool} {apt.action}", "-y", "add -y" + note, fix)
         for command in instruction.commands:
             found = package_command(command)
             if found is None:
                 continue
             if found.tool in _ASKING_DNF_TOOLS and found.action in DNF_PROMPTING and not _dnf_yes(found):
-                yield _report(ctx, command, found.label, "-y", "add -y")
+                yield _report(ctx, command, found.label, "-y", "add -y", _fix(instruction, command.argv[0], "-y"))
             elif found.tool in ZYPPER_TOOLS and found.action in ZYPPER_PROMPTING and not _zypper_yes(found):
                 yield _report(ctx, command, found.label, "-n or -y",
                               f"write `zypper -n {found.action_word.value}` (or -y after the action; -n after it "
-                              "means --name)")
+                              "means --name)", _fix(instruction, command.argv[0], "-n"))
 
 
 def _apt_yes(apt) -> bool:
@@ -60,8 +62,15 @@ def _zypper_yes(found) -> bool:
     return bool(found.global_flags & {"-n", "--non-interactive"} or found.flags & {"-y", "--no-confirm"})
 
 
-def _report(ctx, command, label: str, missing: str, advice: str):
+def _fix(instruction, word, option: str) -> Fix | None:
+    """`apt-get install -y` (after the action), `dnf -y install` and `zypper -n install` (global options, right
+    after the program: valid for every action)."""
+    edit = add_option(instruction, word, option)
+    return Fix(f"Add {option}", (edit,)) if edit is not None else None
+
+
+def _report(ctx, command, label: str, missing: str, advice: str, fix: Fix | None):
     return ctx.report(command.argv[0].start, command.end,
                       f"`{label}` without {missing} stops at its \"continue? [Y/n]\" prompt whenever it has more to "
                       f"do than install exactly the packages named, and with no terminal to answer the build aborts: "
-                      f"{advice}")
+                      f"{advice}", fix=fix)
