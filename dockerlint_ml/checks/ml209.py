@@ -2,10 +2,12 @@
 import re
 
 from dockerlint_ml.apt import apt_commands
+from dockerlint_ml.cuda import shipped_stages
 from dockerlint_ml.facts import facts
-from dockerlint_ml.finding import Severity
-from dockerlint_ml.packages import report, stage_packages
+from dockerlint_ml.finding import Applicability, Edit, Fix, Severity
+from dockerlint_ml.packages import stage_packages
 from dockerlint_ml.registry import rule
+from dockerlint_ml.restructure import editable_command, word_removal
 
 _HEADLESS = {"opencv-python": "opencv-python-headless", "opencv-contrib-python": "opencv-contrib-python-headless"}
 # Signs that the container does show windows: a host X display passed in, a virtual or VNC X server, GTK, or
@@ -13,15 +15,20 @@ _HEADLESS = {"opencv-python": "opencv-python-headless", "opencv-contrib-python":
 _DISPLAY_ENV = ("DISPLAY", "QT_X11_NO_MITSHM")
 _DISPLAY_APT = re.compile(r"^(xvfb|xserver-xorg\S*|x11vnc|tigervnc\S*|tightvncserver|xpra|libgtk\S*)$")
 _GUI_TOOLKITS = frozenset({"pyqt5", "pyqt6", "pyside2", "pyside6"})
+# The package name as written at the start of a requirement (quoted in a shell word or a TOML key).
+_WRITTEN_NAME = re.compile(r"[\"']?(opencv[-_.]+(?:contrib[-_.]+)?python)(?![\w.-])", re.IGNORECASE)
+# The first -headless releases on PyPI (same version numbers as the GUI packages from then on).
+_FIRST_HEADLESS = (3, 4, 3, 18)
 # System libraries installed only because the GUI build's Qt needs them at `import cv2`.
 _GUI_SYSTEM_LIBS = re.compile(r"^(libgl1|libgl1-mesa-glx|libsm6|libxext6|libxrender1)$")
 
 
 @rule("ML209", "opencv-gui-package", Severity.INFO,
-      "opencv-python (with Qt GUI libraries) is installed in an image that shows no window: use -headless.")
+      "opencv-python (with Qt GUI libraries) is installed in an image that shows no window: use -headless.",
+      fix=Applicability.UNSAFE)
 def check(df, ctx):
     lineage = df.final_lineage
-    packages = stage_packages(df, ctx.build, lineage)
+    packages = stage_packages(df, ctx.build, shipped_stages(df))  # a copied virtualenv ships its packages
     apt = _apt_packages(lineage)
     if _shows_windows(df, packages, apt):
         return
@@ -30,7 +37,56 @@ def check(df, ctx):
     for package in packages:
         headless = _HEADLESS.get(package.name)
         if headless is not None and package.manager != "conda":
-            yield report(ctx, package, _message(package, headless, headless in names, gui_libs))
+            yield ctx.report(package.start, package.end, _message(package, headless, headless in names, gui_libs),
+                             fix=_fix(ctx, package, headless, packages), source=package.source)
+
+
+def _fix(ctx, package, headless: str, packages) -> Fix | None:
+    """Rename the package to its -headless twin where it is written, version and extras kept; where the same
+    pip call already installs the headless package, drop the GUI one instead."""
+    source = package.source or ctx.source
+    text = source.text
+    if package.url or "--hash" in text[package.start:package.end] or (
+            package.source is not None and "--hash" in text):
+        return None  # a wheel URL names its own file; a hash pins the GUI wheel (and pip then wants every hash)
+    if _before_headless(package.specifier):
+        return None  # no -headless build of that version exists
+    twin = [p for p in packages if p.name == headless and p.instruction is package.instruction
+            and p.source is package.source]
+    title = f"Install {headless} instead of {package.name}"
+    if twin:
+        span = _removal(ctx, package) if package.source is None else None
+        if span is None:
+            return None
+        return Fix(f"Remove {package.name}: {headless} is installed with it",
+                   (Edit(*span, ""),), Applicability.UNSAFE)
+    match = _WRITTEN_NAME.match(text, package.start, package.end)
+    if match is None:
+        return None
+    path = None if package.source is None else package.source.path
+    return Fix(title, (Edit(match.start(1), match.end(1), headless, path),), Applicability.UNSAFE)
+
+
+def _before_headless(specifier: str) -> bool:
+    """A specifier that pins or caps the version below the first -headless release."""
+    for clause in specifier.split(","):
+        match = re.fullmatch(r"\s*(==|===|<=|<|~=)\s*(\d+(?:\.\d+)*)\S*\s*", clause)
+        if match:
+            version = tuple(int(p) for p in match.group(2).split("."))
+            if version < _FIRST_HEADLESS or match.group(1) == "<" and version == _FIRST_HEADLESS:
+                return True
+    return False
+
+
+def _removal(ctx, package) -> tuple[int, int] | None:
+    """Offsets that delete the package's word from its pip command in the Dockerfile."""
+    for command in package.instruction.commands:
+        for word in command.words:
+            if word.start == package.start and word.end == package.end:
+                if not editable_command(package.instruction, command):
+                    return None
+                return word_removal(ctx.source.text, command, word, package.stage.dockerfile.escape)
+    return None
 
 
 def _apt_packages(stages) -> set[str]:
