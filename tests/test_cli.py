@@ -176,7 +176,7 @@ def test_rules_table_grouped_by_category_and_json(tmp_path):
     ml101 = next(row for row in rows if row["code"] == "ML101")
     assert {k: ml101[k] for k in ("name", "category", "severity", "default", "fix", "aliases")} == {
         "name": "base-image-unpinned", "category": "reproducibility", "severity": "warning", "default": True,
-        "fix": "none", "aliases": ["DL3006", "DL3007"]}
+        "fix": "unsafe", "aliases": ["DL3006", "DL3007"]}
 
 
 def test_rule_doc_by_code_and_name(tmp_path):

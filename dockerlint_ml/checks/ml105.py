@@ -1,14 +1,17 @@
 """ML105 unpinned-vcs-requirement: a VCS requirement not at a full commit, or a URL requirement without a hash."""
-from dockerlint_ml.finding import Severity
-from dockerlint_ml.packages import installed_packages, report
+from dockerlint_ml import pins
+from dockerlint_ml.finding import Applicability, Severity
+from dockerlint_ml.packages import installed_packages
 from dockerlint_ml.registry import rule
 from dockerlint_ml.requirements import url_hash, vcs_commit
 
 
 @rule("ML105", "unpinned-vcs-requirement", Severity.WARNING,
-      "A VCS requirement (git+…) is not pinned to a full commit, or a URL requirement has no hash.")
+      "A VCS requirement (git+…) is not pinned to a full commit, or a URL requirement has no hash.",
+      fix=Applicability.SAFE, options=pins.PIN_OPTIONS)
 def check(df, ctx):
     seen = set()
+    lock = None
     for package in installed_packages(df, ctx.build):
         req = package.requirement
         if req is None or req.kind not in ("vcs", "url") or package.locked:
@@ -19,7 +22,17 @@ def check(df, ctx):
         seen.add(key)
         message = _vcs_problem(req.url) if req.kind == "vcs" else _url_problem(req)
         if message:
-            yield report(ctx, package, message)
+            lock = lock or pins.lock_for(ctx)
+            yield ctx.report(package.start, package.end, message, fix=_fix(ctx, lock, package, req),
+                             source=package.source)
+
+
+def _fix(ctx, lock, package, req):
+    """The commit or hash the lock records, written into the URL where it stands (Dockerfile or file)."""
+    source = package.source or ctx.source
+    path = package.source.path if package.source else None
+    pin = pins.vcs_fix if req.kind == "vcs" else pins.url_fix
+    return pin(lock, req, source.text, package.start, package.end, path)
 
 
 def _vcs_problem(url: str) -> str | None:

@@ -1,19 +1,28 @@
 """ML601 shell-form-cmd: the final image's CMD/ENTRYPOINT in shell form, so the server never gets SIGTERM."""
 import json
+import re
 
 from dockerlint_ml import shell
-from dockerlint_ml.finding import Severity
+from dockerlint_ml.finding import Applicability, Edit, Fix, Severity
 from dockerlint_ml.registry import rule
 from dockerlint_ml.serving import launch, unwrap
 
 _POSIX_SHELLS = ("sh", "bash", "dash", "ash", "zsh", "ksh")
 _WINDOWS_BASES = ("windows", "servercore", "nanoserver")
 _BASH_SH_BASES = ("ubi", "centos", "fedora", "rockylinux", "almalinux", "amazonlinux", "oraclelinux", "rhel")
+# Commands only a shell has: exec form would look for a program of that name.
+_BUILTINS = frozenset({"cd", "source", ".", "export", "set", "unset", "ulimit", "umask", "alias", "eval", "trap",
+                       "shift", "wait", "read", "readonly", "local", "return", "exit", "exec", "builtin",
+                       "command", "type", "hash", "times", "jobs", "fg", "bg", "declare", "typeset", "let",
+                       "shopt", "enable", "time", "coproc", "function", "!", "[[", "((", "{", "(", "if",
+                       "for", "while", "until", "case", "select"})
+# SHELL options that do not change what a plain command does: -e, -u, -x, -o pipefail, ... (not -l, -i).
+_HARMLESS_SHELL_OPTION = re.compile(r"-[euxvo]+|pipefail|errexit|nounset|xtrace")
 
 
 @rule("ML601", "shell-form-cmd", Severity.WARNING,
       "The CMD or ENTRYPOINT that the final image runs is in shell form, so SIGTERM never reaches the server.",
-      aliases=("DL3025", "JSONArgsRecommended"))
+      aliases=("DL3025", "JSONArgsRecommended"), fix=Applicability.SAFE)
 def check(df, ctx):
     current = launch(df)
     entrypoint, cmd = current.entrypoint, current.cmd
@@ -33,7 +42,7 @@ def check(df, ctx):
                          f"this shell-form CMD reaches ENTRYPOINT {program} (line {entrypoint.start_line}) as the "
                          f"three arguments `{_shell(df, cmd)} {_quote(cmd)}`: a program that reads its own arguments "
                          f"gets these instead, and a script that runs them (`exec \"$@\"`) leaves the shell as PID 1, "
-                         f"deaf to SIGTERM; write {_exec_form(cmd)}")
+                         f"deaf to SIGTERM; write {_exec_form(df, cmd)}", fix=_fix(df, cmd))
     else:
         yield _report(ctx, df, target, extra)
 
@@ -44,7 +53,7 @@ def _report(ctx, df, instruction, extra: str):
                       f"{instruction.keyword} in shell form runs `{_shell(df, instruction)} {_quote(instruction)}`: "
                       f"the shell is PID 1 and does not pass SIGTERM on to {program}, so `docker stop` waits 10 s "
                       f"and then SIGKILLs it (a server loses its in-flight requests){extra}; "
-                      f"write {_exec_form(instruction)}")
+                      f"write {_exec_form(df, instruction)}", fix=_fix(df, instruction))
 
 
 def _looks_like_json(instruction) -> bool:
@@ -59,11 +68,26 @@ def _not_json(ctx, df, instruction):
         words = json.loads(text.replace("'", '"'))
     except ValueError:
         words = None
-    fixed = f"{instruction.keyword} {json.dumps(words)}" if isinstance(words, list) else "it with double quotes"
+    strings = isinstance(words, list) and bool(words) and all(isinstance(w, str) for w in words)
+    fixed = f"{instruction.keyword} {json.dumps(words)}" if strings else "it with double quotes"
     return ctx.report(instruction.start, instruction.end,
                       f"{instruction.keyword} {text} is not a valid JSON array (JSON strings need double quotes), so "
                       f"Docker runs it in shell form, `{_shell(df, instruction)} {text!r}`, which tries to run a "
-                      f"program named by the bracketed text and fails; write {fixed}")
+                      f"program named by the bracketed text and fails; write {fixed}",
+                      fix=_requote(instruction, words) if strings else None)
+
+
+def _requote(instruction, words):
+    """`CMD ['app', '-v']` -> `CMD ["app", "-v"]`: safe, the bracketed text can only fail as a shell command.
+    Only when no element holds a quote or backslash (every quote was a delimiter) and the array is on one line."""
+    rest = instruction.rest
+    text = rest.text.strip()
+    first = len(rest.text) - len(rest.text.lstrip())
+    start, end = rest.source_span(first, first + len(text))
+    if instruction.source_text[start:end] != text or any(ch in w for w in words for ch in "\"'\\"):
+        return None
+    return Fix("write the exec form with JSON double quotes",
+               (Edit(start, end, json.dumps(words, ensure_ascii=False)),))
 
 
 def _needs_exec(df, instruction) -> bool:
@@ -142,14 +166,92 @@ def _program(instruction) -> str:
     return argv[0].value.rsplit("/", 1)[-1] if argv else "the command"
 
 
-def _exec_form(instruction) -> str:
+def _exec_form(df, instruction) -> str:
     """The exec-form rewrite when the text is one plain command; otherwise the `exec` advice."""
     commands = shell.parse_shell(instruction.rest)
-    plain = len(commands) == 1 and not commands[0].unknown and commands[0].words and \
-        not any(w.expands or w.assignment for w in commands[0].words)
-    if plain and _same_text(commands[0], instruction):
-        return f"{instruction.keyword} {json.dumps([w.value for w in commands[0].words])}"
+    if _plain(df, instruction, commands):
+        return f"{instruction.keyword} {json.dumps([w.value for w in commands[0].words], ensure_ascii=False)}"
     return "it in exec form (JSON array) or prefix its last command with `exec`"
+
+
+def _plain(df, instruction, commands) -> bool:
+    """One simple command that means the same without a shell: no expansions, assignments, operators,
+    redirections, globs, tilde or a shell builtin; quotes only group words (their values go into JSON)."""
+    if len(commands) != 1 or commands[0].unknown or not commands[0].words:
+        return False
+    command = commands[0]
+    if command.words[0].value in _BUILTINS or not _same_text(command, instruction):
+        return False
+    return not any(w.expands or w.assignment or _globs(df, w) for w in command.words)
+
+
+def _globs(df, word) -> bool:
+    """Whether the shell might expand the word: a glob, brace or tilde character outside quotes. A word
+    quoted as a whole is literal."""
+    if not any(ch in word.value for ch in "*?[]{}~"):
+        return False
+    raw = df.source.text[word.start:word.end]
+    whole = len(raw) >= 2 and raw[0] in "'\"" and raw[-1] == raw[0] and raw[0] not in raw[1:-1]
+    return not whole
+
+
+def _fix(df, instruction):
+    """Exec form when the command is plain and the shell adds nothing to it (safe); otherwise a display-only
+    suggestion to `exec` the last command."""
+    commands = shell.parse_shell(instruction.rest)
+    if _plain(df, instruction, commands) and _shell_adds_nothing(df, instruction):
+        words = commands[0].words
+        text = _json_array(df, words)
+        if text is not None:
+            return Fix("write the exec form (JSON array), so that the server is PID 1 and gets SIGTERM",
+                       (Edit(words[0].start, words[-1].end, text),))
+    return _exec_suggestion(df, instruction, commands)
+
+
+def _shell_adds_nothing(df, instruction) -> bool:
+    """The default `/bin/sh -c`, or a SHELL of a POSIX shell with harmless options: no login or interactive
+    shell (which reads profiles, e.g. to activate conda), and no BASH_ENV for bash to source."""
+    custom = _shell_instruction(df, instruction)
+    if "BASH_ENV" in instruction.vars:
+        return False
+    if custom is None:
+        return True
+    values = [w.value for w in custom.words]
+    return len(values) >= 2 and values[-1] == "-c" and \
+        all(_HARMLESS_SHELL_OPTION.fullmatch(v) for v in values[1:-1])
+
+
+def _json_array(df, words) -> str | None:
+    """The words as a JSON array, keeping the line breaks, indentation and comment lines between them; None
+    if anything else stands between two words."""
+    escape = re.escape(df.escape)
+    between = re.compile(rf"[ \t]*(?:{escape}[ \t]*\r?\n(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*)?")
+    text = df.source.text
+    parts = [json.dumps(words[0].value, ensure_ascii=False)]
+    for before, after in zip(words, words[1:]):
+        gap = text[before.end:after.start]
+        if not between.fullmatch(gap):
+            return None
+        # a gap that breaks the line keeps its text after a comma: `"a", \` + newline + indentation
+        parts.append(("," + gap) if "\n" in gap else ", ")
+        parts.append(json.dumps(after.value, ensure_ascii=False))
+    return "[" + "".join(parts) + "]"
+
+
+def _exec_suggestion(df, instruction, commands):
+    """`exec` before the last command, shown only: it is right for a server started last, which the author
+    must confirm (a pipeline or a command list that ends in a cleanup step needs another shape)."""
+    if not commands:
+        return None
+    last = commands[-1]
+    pipeline = len(commands) > 1 and commands[-2].operator == "|"
+    if last.unknown or not last.words or last.words[0].assignment or pipeline or last.operator == "&":
+        return None
+    if not _same_text(last, instruction, whole=False):
+        return None
+    start = last.words[0].start
+    return Fix("prefix the last command with `exec`, so that it replaces the shell as PID 1",
+               (Edit(start, start, "exec "),), Applicability.DISPLAY)
 
 
 def _same_text(command, instruction, whole: bool = True) -> bool:
