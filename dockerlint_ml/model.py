@@ -186,6 +186,21 @@ class Stage:
     env: dict[str, str] = field(default_factory=dict, repr=False)  # ENV at the end of the stage, inherited too
 
     @property
+    def lineage(self) -> list["Stage"]:
+        """This stage and the stages it is built FROM, itself first: the filesystem and ENV it starts from.
+        (`FROM <stage>` only names earlier stages, so the chain ends.)"""
+        chain, stage = [], self
+        while stage is not None and stage not in chain:
+            chain.append(stage)
+            stage = stage.parent
+        return chain
+
+    @property
+    def root(self) -> "Stage":
+        """The oldest stage of the lineage: the one whose FROM names a real image."""
+        return self.lineage[-1]
+
+    @property
     def key(self) -> str:
         """How stages are referenced: names are case-insensitive, unnamed stages go by index."""
         return self.name.lower() if self.name else str(self.index)
@@ -209,11 +224,7 @@ class Dockerfile:
     @cached_property
     def final_lineage(self) -> list[Stage]:
         """The final stage and its FROM ancestors: the stages whose filesystem reaches the image."""
-        chain, stage = [], self.final_stage
-        while stage is not None and stage not in chain:
-            chain.append(stage)
-            stage = stage.parent
-        return chain
+        return self.final_stage.lineage if self.final_stage else []
 
     def reaches_final(self, stage: Stage | None) -> bool:
         return stage is not None and stage in self.final_lineage
