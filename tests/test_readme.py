@@ -27,3 +27,15 @@ def test_ci_runs_readme_test_command():
     blocks = re.findall(r"```sh\n(.*?)```", readme(), re.S)
     test_command = next(b.strip() for b in blocks if "pytest" in b)
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_readme_configuration_example_is_valid():
+    """The `.dlint.yaml` the README shows loads without error and means what its comments say."""
+    import yaml
+
+    from dockerlint_ml.config import from_mapping
+
+    block = readme().split("## Configuration")[1].split("```yaml\n")[1].split("```")[0]
+    config = from_mapping(yaml.safe_load(block))
+    assert config.options == {"ML210": {"threshold_mb": 500}} and config.shellcheck
+    assert "ML302" in config.ignore and config.select == ["ALL"]
