@@ -244,3 +244,13 @@ def test_xml_formats(project, fmt, root):
 
     code, out, _ = run(["check", "--format", fmt, "Dockerfile"], project)
     assert code == 1 and ET.fromstring(out).tag == root and "ML102" in out
+
+
+def test_binary_context_file_is_an_input_error_not_a_rule_crash(project):
+    """A requirements file a RUN reads that is not text: one line naming the file, exit 2, not 'internal error'."""
+    (project / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY requirements.txt .\n"
+                                        "RUN pip install --no-cache-dir -r requirements.txt\n")
+    (project / "requirements.txt").write_bytes(b"torch\x00\xff\xfe\n")
+    code, out, err = run(["check", "Dockerfile"], project)
+    assert code == 2 and "requirements.txt" in err and "internal error" not in err
+    assert len(err.strip().splitlines()) == 1
